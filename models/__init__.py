@@ -1,0 +1,24 @@
+"""The blog's four architectures and the registry every script uses."""
+import chainer_compat  # noqa: F401  (must precede chainer)
+
+from models.alex import Alex
+from models.densenet import DenseNet
+from models.googlenetbn import GoogLeNetBN
+from models.nin import NIN
+
+# `googlenet` is the blog's table row; the model is the BN version.
+ARCHS = {
+    'alex': Alex,
+    'nin': NIN,
+    'googlenet': GoogLeNetBN,
+    'googlenetbn': GoogLeNetBN,
+    'densenet': DenseNet,
+}
+
+
+def get_model(arch, n_class=34, **kwargs):
+    """Build the registered architecture ``arch`` with ``n_class`` outputs."""
+    if arch not in ARCHS:
+        raise ValueError('unknown architecture {!r}; valid: {}'.format(
+            arch, ', '.join(sorted(ARCHS))))
+    return ARCHS[arch](n_class=n_class, **kwargs)

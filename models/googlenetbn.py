@@ -1,0 +1,107 @@
+import chainer
+import chainer.functions as F
+import chainer.links as L
+
+
+class GoogLeNetBN(chainer.Chain):
+    """New GoogLeNet of BatchNormalization version.
+
+    Two auxiliary classifiers (after inc4a and inc4d) join the loss with
+    weight 0.3 during training; ``predict`` uses the main head alone. Their
+    fully connected inputs are 2048 = 128 x 4 x 4 (14 x 14 pooled 5/3).
+    """
+
+    insize = 224
+    n_layers = 22
+
+    def __init__(self, n_class=34):
+        super(GoogLeNetBN, self).__init__()
+        self.n_class = n_class
+        with self.init_scope():
+            self.conv1 = L.Convolution2D(3, 64, 7, stride=2, pad=3,
+                                         nobias=True)
+            self.norm1 = L.BatchNormalization(64)
+            self.conv2 = L.Convolution2D(64, 192, 3, pad=1, nobias=True)
+            self.norm2 = L.BatchNormalization(192)
+            self.inc3a = L.InceptionBN(192, 64, 64, 64, 64, 96, 'avg', 32)
+            self.inc3b = L.InceptionBN(256, 64, 64, 96, 64, 96, 'avg', 64)
+            self.inc3c = L.InceptionBN(320, 0, 128, 160, 64, 96, 'max',
+                                       stride=2)
+            self.inc4a = L.InceptionBN(576, 224, 64, 96, 96, 128, 'avg', 128)
+            self.inc4b = L.InceptionBN(576, 192, 96, 128, 96, 128, 'avg', 128)
+            self.inc4c = L.InceptionBN(576, 128, 128, 160, 128, 160, 'avg',
+                                       128)
+            self.inc4d = L.InceptionBN(576, 64, 128, 192, 160, 192, 'avg',
+                                       128)
+            self.inc4e = L.InceptionBN(576, 0, 128, 192, 192, 256, 'max',
+                                       stride=2)
+            self.inc5a = L.InceptionBN(1024, 352, 192, 320, 160, 224, 'avg',
+                                       128)
+            self.inc5b = L.InceptionBN(1024, 352, 192, 320, 192, 224, 'max',
+                                       128)
+            self.out = L.Linear(1024, n_class)
+
+            self.conva = L.Convolution2D(576, 128, 1, nobias=True)
+            self.norma = L.BatchNormalization(128)
+            self.lina = L.Linear(2048, 1024, nobias=True)
+            self.norma2 = L.BatchNormalization(1024)
+            self.outa = L.Linear(1024, n_class)
+
+            self.convb = L.Convolution2D(576, 128, 1, nobias=True)
+            self.normb = L.BatchNormalization(128)
+            self.linb = L.Linear(2048, 1024, nobias=True)
+            self.normb2 = L.BatchNormalization(1024)
+            self.outb = L.Linear(1024, n_class)
+
+    def _stem(self, x):
+        h = F.max_pooling_2d(
+            F.relu(self.norm1(self.conv1(x))), 3, stride=2, pad=1)
+        h = F.max_pooling_2d(
+            F.relu(self.norm2(self.conv2(h))), 3, stride=2, pad=1)
+        h = self.inc3a(h)
+        h = self.inc3b(h)
+        h = self.inc3c(h)
+        return self.inc4a(h)
+
+    def _middle(self, h):
+        h = self.inc4b(h)
+        h = self.inc4c(h)
+        return self.inc4d(h)
+
+    def _head(self, h):
+        h = self.inc4e(h)
+        h = self.inc5a(h)
+        h = F.average_pooling_2d(self.inc5b(h), 7)
+        return self.out(h)
+
+    def predict(self, x):
+        return self._head(self._middle(self._stem(x)))
+
+    def forward(self, x, t):
+        h = self._stem(x)
+        a = F.average_pooling_2d(h, 5, stride=3)
+        a = F.relu(self.norma(self.conva(a)))
+        a = F.relu(self.norma2(self.lina(a)))
+        a = self.outa(a)
+        loss1 = F.softmax_cross_entropy(a, t)
+
+        h = self._middle(h)
+        b = F.average_pooling_2d(h, 5, stride=3)
+        b = F.relu(self.normb(self.convb(b)))
+        b = F.relu(self.normb2(self.linb(b)))
+        b = self.outb(b)
+        loss2 = F.softmax_cross_entropy(b, t)
+
+        h = self._head(h)
+        loss3 = F.softmax_cross_entropy(h, t)
+
+        loss = 0.3 * (loss1 + loss2) + loss3
+        accuracy = F.accuracy(h, t)
+        chainer.report({
+            'loss': loss,
+            'loss1': loss1,
+            'loss2': loss2,
+            'loss3': loss3,
+            'accuracy': accuracy,
+        }, self)
+        return loss

@@ -1,0 +1,39 @@
+import chainer
+import chainer.functions as F
+from chainer import initializers
+import chainer.links as L
+
+
+class NIN(chainer.Chain):
+    """Network-in-Network: each block is a k x k convolution then two 1x1."""
+
+    insize = 227
+    n_layers = 12
+
+    def __init__(self, n_class=34):
+        super(NIN, self).__init__()
+        self.n_class = n_class
+        w = initializers.HeNormal()  # MSRA scaling
+        with self.init_scope():
+            self.mlpconv1 = L.MLPConvolution2D(
+                3, (96, 96, 96), 11, stride=4, conv_init=w)
+            self.mlpconv2 = L.MLPConvolution2D(
+                96, (256, 256, 256), 5, pad=2, conv_init=w)
+            self.mlpconv3 = L.MLPConvolution2D(
+                256, (384, 384, 384), 3, pad=1, conv_init=w)
+            self.mlpconv4 = L.MLPConvolution2D(
+                384, (1024, 1024, n_class), 3, pad=1, conv_init=w)
+
+    def predict(self, x):
+        h = F.max_pooling_2d(F.relu(self.mlpconv1(x)), 3, stride=2)
+        h = F.max_pooling_2d(F.relu(self.mlpconv2(h)), 3, stride=2)
+        h = F.max_pooling_2d(F.relu(self.mlpconv3(h)), 3, stride=2)
+        h = self.mlpconv4(F.dropout(h))
+        h = F.average_pooling_2d(h, 6)
+        return F.reshape(h, (len(x), self.n_class))
+
+    def forward(self, x, t):
+        h = self.predict(x)
+        loss = F.softmax_cross_entropy(h, t)
+        chainer.report({'loss': loss, 'accuracy': F.accuracy(h, t)}, self)
+        return loss

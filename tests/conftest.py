@@ -1,0 +1,1 @@
+import chainer_compat  # noqa: F401  (before any test module imports chainer)
