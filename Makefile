@@ -4,12 +4,15 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHON VENV
 
-.PHONY: venv test demo clean
+.PHONY: venv test test-all demo clean
 
 venv:
 	@tools/ensure-venv
 
 test: venv
+	$(PY) -m pytest -q -m "not slow" tests
+
+test-all: venv
 	$(PY) -m pytest -q tests
 
 demo: venv

@@ -1,0 +1,1 @@
+"""From image files to training examples: lists, reader, presets, feeder."""
