@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHON VENV
 
-.PHONY: venv test test-all demo clean
+.PHONY: venv test test-all demo clean bench-feeder sample docs
 
 venv:
 	@tools/ensure-venv
@@ -17,6 +17,17 @@ test-all: venv
 
 demo: venv
 	$(PY) -m models
+
+bench-feeder: venv
+	$(PY) bench/feeder.py
+
+# Regenerates docs/shapes.md (layer tables, AlexNet walk-through) from models/.
+docs: venv
+	$(PY) -m models.shapes_doc docs/shapes.md
+
+# Regenerates the committed Fashion-MNIST sample (needs dataset-fashion-mnist).
+sample: venv
+	$(PY) -m labeling.fashion_mnist sample/fashion-mnist --split train --limit-per-class 30
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -11,13 +11,13 @@ setup(
     license='MIT',
     python_requires='>=3.9',
     packages=find_packages(exclude=['tests', 'tests.*']),
-    py_modules=['chainer_compat'],
+    py_modules=['chainer_compat', 'compute_mean'],
     install_requires=[
         'chainer==7.8.1',
         # Classic stack: NumPy 1.26; Python >= 3.12: NumPy 2 (chainer_compat).
         'numpy>=1.21,<2; python_version < "3.12"',
         'numpy>=2; python_version >= "3.12"',
-        'pillow',
+        'pillow>=9.4',
         'matplotlib',
     ],
     extras_require={

@@ -8,7 +8,7 @@ class GoogLeNetBN(chainer.Chain):
 
     Two auxiliary classifiers (after inc4a and inc4d) join the loss with
     weight 0.3 during training; ``predict`` uses the main head alone. Their
-    fully connected inputs are 2048 = 128 x 4 x 4 (14 x 14 pooled 5/3).
+    fully connected inputs are 2048 = 128 x 4 x 4 (15 x 15 pooled 5/3).
     """
 
     insize = 224

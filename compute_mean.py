@@ -1,0 +1,158 @@
+#!/usr/bin/env python
+"""Mean image of a list, at the size the feeder uses, in one streaming pass.
+
+    python compute_mean.py train.txt --root IMAGES --insize 227 \
+        [--preset blog|example] [--output mean.npy] [--clean-list FILE] \
+        [--cache DIR] [--loaderjob J]
+
+Writes mean.npy (float32 3xNxN), mean.png (a picture of it) and a cleaned
+list of the images that loaded (reporting those skipped), so that training
+never meets an unreadable file. The mean is taken over what the preset
+feeds the model at evaluation: the image squashed to NxN ('blog') or the
+centre NxN crop after resizing the short side ('example'). Memory does not
+grow with the number of images; sums are float64, per fixed-size chunk,
+added in list order, so any --loaderjob gives the same mean. --cache DIR
+also keeps every loaded image, resized once, as uint8 for the feeder.
+"""
+import chainer_compat  # noqa: F401
+
+import argparse
+import functools
+import os
+import sys
+
+import numpy
+from PIL import Image
+
+from imagedata import listfile, presets
+from imagedata.cache import CacheWriter
+from imagedata.parallel import map_chunks
+from imagedata.reader import ImageReadError, load_rgb, to_chw
+
+
+def stored_image(root, path, preset):
+    """The uint8 (3, H, W) image at the preset's stored size."""
+    img = load_rgb(os.path.join(root, path), draft_for=preset.stored_size)
+    return to_chw(preset.resize_stored(img))
+
+
+def sum_chunk(root, preset_name, insize, keep_images, chunk):
+    """float64 sum of one chunk's evaluation crops, plus what loaded, what
+    failed (path, reason) and (with keep_images) the stored images."""
+    preset = presets.Preset(preset_name, insize)
+    total = numpy.zeros((3, insize, insize), dtype=numpy.float64)
+    loaded, failed, images = [], [], []
+    for path, label in chunk:
+        try:
+            stored = stored_image(root, path, preset)
+        except ImageReadError as e:
+            failed.append((path, e.reason))
+            continue
+        total += preset.crop_stored(stored, False, None)
+        loaded.append((path, label))
+        if keep_images:
+            images.append(stored)
+    return total, loaded, failed, images
+
+
+def compute_mean(pairs, root, insize, preset='blog', jobs=1, cache=None):
+    """(mean float32 (3, insize, insize) or None, loaded pairs, failed
+    (path, reason) pairs); with cache=DIR also writes the image cache."""
+    function = functools.partial(sum_chunk, root, preset, insize,
+                                 cache is not None)
+    total = numpy.zeros((3, insize, insize), dtype=numpy.float64)
+    loaded, failed = [], []
+    writer = CacheWriter(cache, preset, insize) if cache else None
+    try:
+        for part, ok, bad, images in map_chunks(function, pairs, jobs,
+                                                'mean'):
+            total += part
+            loaded.extend(ok)
+            failed.extend(bad)
+            if writer is not None:
+                for (path, label), image in zip(ok, images):
+                    writer.add(path, label, image)
+    except BaseException:
+        if writer is not None:
+            writer.__exit__(*sys.exc_info())
+        raise
+    if writer is not None:
+        writer.close()
+    if not loaded:
+        return None, loaded, failed
+    return (total / len(loaded)).astype(numpy.float32), loaded, failed
+
+
+def mean_picture(mean):
+    """The mean as an RGB Pillow image (seed 001 saves it as a picture)."""
+    hwc = numpy.clip(numpy.rint(mean.transpose(1, 2, 0)), 0, 255)
+    return Image.fromarray(hwc.astype(numpy.uint8), 'RGB')
+
+
+def default_clean_list(list_path, output):
+    stem, ext = os.path.splitext(os.path.basename(list_path))
+    return os.path.join(os.path.dirname(os.path.abspath(output)),
+                        '{}_clean{}'.format(stem, ext or '.txt'))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Compute the mean image of a list at the model input '
+                    'size; write a cleaned list of the images that load.')
+    parser.add_argument('list', metavar='LIST',
+                        help='list file of "path label" lines')
+    parser.add_argument('--root', '-R', default='.',
+                        help='folder the list paths are relative to')
+    parser.add_argument('--insize', type=int, required=True,
+                        help='model input side (e.g. 227, 224, 32)')
+    parser.add_argument('--preset', choices=presets.PRESETS, default='blog',
+                        help='the feeder preset whose geometry to use '
+                             '(default %(default)s)')
+    parser.add_argument('--output', '-o', default='mean.npy',
+                        help='mean file (default %(default)s); the picture '
+                             'goes beside it as .png')
+    parser.add_argument('--clean-list', default=None, metavar='FILE',
+                        help='list of the images that loaded (default: '
+                             'LIST_clean.txt beside --output)')
+    parser.add_argument('--cache', default=None, metavar='DIR',
+                        help='also write the decoded-image cache here')
+    parser.add_argument('--loaderjob', '-j', type=int,
+                        default=os.cpu_count() or 1,
+                        help='worker processes (default: all cores)')
+    args = parser.parse_args(argv)
+    if args.insize < 1:
+        parser.error('--insize must be positive')
+
+    try:
+        pairs = listfile.read_list(args.list)
+    except listfile.ListError as e:
+        print('error: {}'.format(e), file=sys.stderr)
+        return 2
+    mean, loaded, failed = compute_mean(pairs, args.root, args.insize,
+                                        args.preset, args.loaderjob,
+                                        args.cache)
+    for path, reason in failed:
+        print('skipped {}: {}'.format(path, reason), file=sys.stderr)
+    if mean is None:
+        print('error: none of the {} images in {} could be read (is --root '
+              'right?)'.format(len(pairs), args.list), file=sys.stderr)
+        return 1
+
+    out_dir = os.path.dirname(os.path.abspath(args.output))
+    os.makedirs(out_dir, exist_ok=True)
+    numpy.save(args.output, mean)
+    picture = os.path.splitext(args.output)[0] + '.png'
+    mean_picture(mean).save(picture)
+    clean = args.clean_list or default_clean_list(args.list, args.output)
+    listfile.write_list(clean, loaded)
+    print('{} of {} images loaded, {} skipped'.format(
+        len(loaded), len(pairs), len(failed)))
+    print('wrote {} ({}), {} and {}'.format(
+        args.output, 'x'.join(map(str, mean.shape)), picture, clean))
+    if args.cache:
+        print('wrote the image cache {}'.format(args.cache))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""python -m labeling IMAGE_ROOT --out DIR: train/val/labels lists from a
+folder-per-class tree.
+
+Writes DIR/train.txt and DIR/val.txt (`path label`, paths relative to
+IMAGE_ROOT) and DIR/labels.txt (class names, line number = label). The
+split is stratified per class and seeded. --check decodes every image and
+leaves the undecodable ones out (listed in DIR/broken.txt);
+--find-duplicates reports near-identical images in different classes
+(DIR/duplicates.txt) without changing the lists.
+"""
+import argparse
+import functools
+import os
+import sys
+
+from imagedata import listfile
+from imagedata.parallel import map_chunks
+from imagedata.reader import ImageReadError, load_rgb
+from labeling import duplicates
+from labeling.scan import scan_tree, stratified_split
+
+BROKEN_FILE = 'broken.txt'
+DUPLICATES_FILE = 'duplicates.txt'
+MAX_PRINTED = 20  # the rest are in the file
+
+
+def inspect_chunk(root, want_hash, paths):
+    """[(error message or None, average hash or None)] for each path."""
+    results = []
+    for path in paths:
+        # A tiny draft is enough for the hash and still decodes the file.
+        draft = (lambda w, h: (duplicates.HASH_SIDE, duplicates.HASH_SIDE)) \
+            if want_hash else None
+        try:
+            img = load_rgb(os.path.join(root, path), draft_for=draft)
+        except ImageReadError as e:
+            results.append((e.reason, None))
+            continue
+        results.append((None, duplicates.average_hash(img)
+                        if want_hash else None))
+    return results
+
+
+def inspect(root, paths, want_hash, jobs):
+    function = functools.partial(inspect_chunk, root, want_hash)
+    results = []
+    label = 'check' if not want_hash else 'hash'
+    for part in map_chunks(function, paths, jobs, label):
+        results.extend(part)
+    return results
+
+
+def print_table(class_names, train, val, min_per_class, out=None):
+    out = out or sys.stdout
+    n = len(class_names)
+    n_train = [0] * n
+    n_val = [0] * n
+    for _, label in train:
+        n_train[label] += 1
+    for _, label in val:
+        n_val[label] += 1
+    width = max([len('class')] + [len(name) for name in class_names])
+    row = '{:>5}  {:<' + str(width) + '}  {:>7}  {:>7}'
+    print(row.format('label', 'class', 'train', 'val'), file=out)
+    for label, name in enumerate(class_names):
+        print(row.format(label, name, n_train[label], n_val[label]),
+              file=out)
+    print(row.format('', 'total', sum(n_train), sum(n_val)), file=out)
+    for label, name in enumerate(class_names):
+        total = n_train[label] + n_val[label]
+        if total < min_per_class:
+            print('warning: class {!r} has only {} image(s) (fewer than '
+                  '{})'.format(name, total, min_per_class), file=sys.stderr)
+
+
+def report_scan(found, root):
+    if found.ignored_files:
+        print('ignored {} hidden or non-image file(s)'
+              .format(found.ignored_files), file=sys.stderr)
+    if found.loose_files:
+        print('ignored {} file(s) directly in {} (not in a class folder)'
+              .format(len(found.loose_files), root), file=sys.stderr)
+    for name in found.empty_classes:
+        print('warning: folder {!r} has no images; not a class'.format(name),
+              file=sys.stderr)
+    for path in found.unlistable:
+        print('warning: skipped {!r}: a path that starts or ends with '
+              'whitespace or holds a line break cannot be listed; rename '
+              'it'.format(path), file=sys.stderr)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='python -m labeling',
+        description='Write train.txt, val.txt and labels.txt from a folder '
+                    'tree with one top-level folder per class.')
+    parser.add_argument('root', metavar='IMAGE_ROOT',
+                        help='folder with one sub-folder per class')
+    parser.add_argument('--out', required=True, metavar='DIR',
+                        help='where to write the lists')
+    parser.add_argument('--val-ratio', type=float, default=0.1,
+                        help='share of each class for validation '
+                             '(default %(default)s)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the split (default %(default)s)')
+    parser.add_argument('--check', action='store_true',
+                        help='decode every image; leave out (and list) the '
+                             'ones that fail')
+    parser.add_argument('--find-duplicates', action='store_true',
+                        help='report near-identical images in different '
+                             'classes (average hash); lists unchanged')
+    parser.add_argument('--hash-distance', type=int,
+                        default=duplicates.DEFAULT_DISTANCE,
+                        help='max differing hash bits for --find-duplicates'
+                             ' (default %(default)s of 64)')
+    parser.add_argument('--min-per-class', type=int, default=10,
+                        help='warn about classes smaller than this '
+                             '(default %(default)s)')
+    parser.add_argument('--loaderjob', '-j', type=int,
+                        default=os.cpu_count() or 1,
+                        help='worker processes for --check and '
+                             '--find-duplicates (default: all cores)')
+    args = parser.parse_args(argv)
+    if not 0 <= args.val_ratio < 1:
+        parser.error('--val-ratio must be in [0, 1)')
+    if not 0 <= args.hash_distance < 64:
+        parser.error('--hash-distance must be in [0, 63]')
+
+    try:
+        found = scan_tree(args.root)
+    except ValueError as e:
+        print('error: {}'.format(e), file=sys.stderr)
+        return 2
+    report_scan(found, args.root)
+    if not found.pairs:
+        print('error: {}: no class folders with images'.format(args.root),
+              file=sys.stderr)
+        return 2
+    pairs = found.pairs
+    os.makedirs(args.out, exist_ok=True)
+
+    hashes = None
+    if args.check or args.find_duplicates:
+        results = inspect(args.root, [p for p, _ in pairs],
+                          args.find_duplicates, args.loaderjob)
+        broken = [(pair[0], error) for pair, (error, _) in
+                  zip(pairs, results) if error is not None]
+        if args.find_duplicates:
+            hashes = [h for _, h in results]
+        if broken:
+            print('{} image(s) cannot be decoded{}:'.format(
+                len(broken), ', left out of the lists' if args.check else
+                ' (use --check to leave them out)'), file=sys.stderr)
+            for path, error in broken:
+                print('  {}: {}'.format(path, error), file=sys.stderr)
+        if args.check:
+            with open(os.path.join(args.out, BROKEN_FILE), 'w',
+                      encoding='utf-8') as f:
+                for path, error in broken:
+                    f.write('{}\t{}\n'.format(path, error))
+            bad = {path for path, _ in broken}
+            pairs = [pair for pair in pairs if pair[0] not in bad]
+
+    if args.find_duplicates:
+        dups = duplicates.cross_class_duplicates(found.pairs, hashes,
+                                                 args.hash_distance)
+        with open(os.path.join(args.out, DUPLICATES_FILE), 'w',
+                  encoding='utf-8') as f:
+            for a, b, d in dups:
+                f.write('{}\t{}\t{}\n'.format(a, b, d))
+        print('{} near-identical pair(s) in different classes (hash '
+              'distance <= {}), all in {}'.format(
+                  len(dups), args.hash_distance,
+                  os.path.join(args.out, DUPLICATES_FILE)), file=sys.stderr)
+        for a, b, d in dups[:MAX_PRINTED]:
+            print('  {}  <->  {}  (distance {})'.format(a, b, d),
+                  file=sys.stderr)
+        if len(dups) > MAX_PRINTED:
+            print('  ... and {} more'.format(len(dups) - MAX_PRINTED),
+                  file=sys.stderr)
+
+    train, val = stratified_split(pairs, len(found.class_names),
+                                  args.val_ratio, args.seed)
+    listfile.write_list(os.path.join(args.out, 'train.txt'), train)
+    listfile.write_list(os.path.join(args.out, 'val.txt'), val)
+    listfile.write_labels(os.path.join(args.out, 'labels.txt'),
+                          found.class_names)
+    print_table(found.class_names, train, val, args.min_per_class)
+    print('wrote {}, {} and {}'.format(
+        *(os.path.join(args.out, name)
+          for name in ('train.txt', 'val.txt', 'labels.txt'))))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Scan a folder-per-class tree and split it per class.
+
+Each top-level folder of the root is a class; images in nested folders
+belong to their top-level class. Image files are recognised by extension
+(case-insensitive); hidden files and folders (name starting with '.') and
+other files are ignored. Paths are relative to the root, '/'-separated.
+"""
+import os
+
+import numpy
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.gif', '.bmp', '.webp',
+                    '.tif', '.tiff')
+
+
+class Scan(object):
+    """What scan_tree found: class names (sorted; index = label), the
+    (path, label) pairs, and what it left out."""
+
+    def __init__(self):
+        self.class_names = []
+        self.pairs = []
+        self.ignored_files = 0      # non-image or hidden files
+        self.loose_files = []      # files directly in the root
+        self.empty_classes = []    # top-level folders without images
+        self.unlistable = []       # names the list format cannot hold
+
+    def counts(self):
+        counts = numpy.zeros(len(self.class_names), dtype=numpy.int64)
+        for _, label in self.pairs:
+            counts[label] += 1
+        return counts
+
+
+def is_image_name(name):
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def _hidden(name):
+    return name.startswith('.')
+
+
+def _listable(relative):
+    # The list format strips the ends of a path and ends a line at a break.
+    return relative == relative.strip() and not any(
+        c in relative for c in '\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029')
+
+
+def scan_tree(root):
+    """Scan `root`; raise ValueError when it is not a folder."""
+    if not os.path.isdir(root):
+        raise ValueError('{}: not a folder'.format(root))
+    found = Scan()
+    classes = {}
+    for entry in sorted(os.listdir(root)):
+        full = os.path.join(root, entry)
+        if _hidden(entry):
+            continue
+        if not os.path.isdir(full):
+            found.loose_files.append(entry)
+            continue
+        images = []
+        for folder, dirs, files in os.walk(full):
+            dirs[:] = sorted(d for d in dirs if not _hidden(d))
+            for name in sorted(files):
+                if _hidden(name) or not is_image_name(name):
+                    found.ignored_files += 1
+                    continue
+                relative = os.path.relpath(os.path.join(folder, name), root)
+                relative = relative.replace(os.sep, '/')
+                if _listable(relative):
+                    images.append(relative)
+                else:
+                    found.unlistable.append(relative)
+        if not _listable(entry):
+            found.unlistable.extend(images)
+        elif images:
+            classes[entry] = images
+        else:
+            found.empty_classes.append(entry)
+    found.class_names = sorted(classes)
+    for label, name in enumerate(found.class_names):
+        found.pairs.extend((path, label) for path in classes[name])
+    return found
+
+
+def val_count(n, val_ratio):
+    """Validation images out of a class of n: the ratio rounded, at least
+    one when the ratio is positive and the class has two or more, and
+    never the whole class."""
+    if n < 2 or val_ratio <= 0:
+        return 0
+    return min(n - 1, max(1, int(round(n * val_ratio))))
+
+
+def stratified_split(pairs, n_class, val_ratio, seed):
+    """Split (path, label) pairs per class; both lists shuffled, seeded."""
+    rng = numpy.random.RandomState(seed)
+    by_class = [[] for _ in range(n_class)]
+    for pair in pairs:
+        by_class[pair[1]].append(pair)
+    train, val = [], []
+    for members in by_class:
+        order = rng.permutation(len(members))
+        k = val_count(len(members), val_ratio)
+        val.extend(members[j] for j in order[:k])
+        train.extend(members[j] for j in order[k:])
+    train = [train[j] for j in rng.permutation(len(train))]
+    val = [val[j] for j in rng.permutation(len(val))]
+    return train, val
