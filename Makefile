@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHON VENV
 
-.PHONY: venv test test-all demo clean bench-feeder sample docs
+.PHONY: venv test test-all demo reproduce clean bench-feeder sample docs
 
 venv:
 	@tools/ensure-venv
@@ -15,8 +15,16 @@ test: venv
 test-all: venv
 	$(PY) -m pytest -q tests
 
+# labeling -> compute_mean -> the four networks (short CPU schedule) -> the
+# table and the confusion matrix, on sample/fashion-mnist; lists left in data/.
 demo: venv
-	$(PY) -m models
+	$(PY) tools/demo.py
+
+# The blog's protocol on the full Fashion-MNIST, for a GPU (GPU=0): hours.
+GPU ?= 0
+reproduce: venv
+	$(PY) -c "import cupy" 2>/dev/null || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
+	$(PY) tools/reproduce.py --gpu $(GPU)
 
 bench-feeder: venv
 	$(PY) bench/feeder.py

@@ -11,7 +11,8 @@ setup(
     license='MIT',
     python_requires='>=3.9',
     packages=find_packages(exclude=['tests', 'tests.*']),
-    py_modules=['chainer_compat', 'compute_mean'],
+    py_modules=['chainer_compat', 'compute_mean', 'train_imagenet',
+                'training_extras', 'predict'],
     install_requires=[
         'chainer==7.8.1',
         # Classic stack: NumPy 1.26; Python >= 3.12: NumPy 2 (chainer_compat).

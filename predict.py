@@ -1,0 +1,99 @@
+#!/usr/bin/env python
+"""Classify images with a trained run: the top-k classes and their softmax
+probabilities, and, with --threshold, which predictions to leave to a
+person (the blog's way of using a model that is only ~80% right).
+
+    python predict.py --run result IMAGE... [--top-k 3] [--threshold 0.9]
+"""
+import chainer_compat  # noqa: F401  (must precede chainer)
+
+import argparse
+import sys
+
+import chainer
+import chainer.functions as F
+import numpy
+
+import training_extras as extras
+from imagedata import presets
+from imagedata.reader import ImageReadError, load_rgb
+from results import summary
+from results.run import WHICH_MODELS, Run
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description='Top-k classes with probabilities for each image, '
+                    'using a model trained by train_imagenet.py.')
+    parser.add_argument('images', nargs='+', metavar='IMAGE')
+    parser.add_argument('--run', required=True, metavar='RUN_DIR',
+                        help='--out directory of train_imagenet.py')
+    parser.add_argument('--model', choices=WHICH_MODELS, default='best',
+                        help='model_best.npz or the final model.npz '
+                             '(default %(default)s)')
+    parser.add_argument('--top-k', '-k', type=int, default=3,
+                        help='classes to show per image (default '
+                             '%(default)s)')
+    parser.add_argument('--threshold', type=float, default=None,
+                        help='mark a prediction whose top probability is '
+                             'below this as unsure')
+    extras.add_device_options(parser)
+    args = parser.parse_args(argv)
+    if args.top_k < 1:
+        parser.error('--top-k must be at least 1')
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        parser.error('--threshold must be between 0 and 1')
+    return args
+
+
+def load_example(path, preset, mean):
+    """One image as the run's validation examples were made: float32
+    (3, insize, insize)."""
+    crop = preset.crop_image(load_rgb(path, draft_for=preset.stored_size),
+                             train=False, rng=None)
+    return presets.normalise(crop, mean)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        run = Run(args.run)
+        device = extras.get_device(args)
+        model = run.load_model(args.model)
+        mean = run.mean()
+    except (summary.SummaryError, extras.UsageError, OSError) as e:
+        print('error: {}'.format(e), file=sys.stderr)
+        return 2
+    model.to_device(device)
+    device.use()
+    preset = presets.Preset(run.preprocess, run.insize)
+    top_k = min(args.top_k, run.n_class)
+    width = max(len(name) for name in run.class_names)
+
+    failed = 0
+    for path in args.images:
+        try:
+            x = load_example(path, preset, mean)
+        except ImageReadError as e:
+            print('skipped {}'.format(e), file=sys.stderr)
+            failed += 1
+            continue
+        with chainer.using_config('train', False), \
+                chainer.no_backprop_mode():
+            y = F.softmax(model.predict(device.send(x[None])))
+        probs = chainer.backend.CpuDevice().send(y.array)[0]
+        order = numpy.argsort(-probs)[:top_k]
+        unsure = args.threshold is not None and probs[order[0]] < \
+            args.threshold
+        print('{}{}'.format(path, '  [unsure: top probability {:.3f} < '
+                                  '{:.3f}]'.format(probs[order[0]],
+                                                   args.threshold)
+                            if unsure else ''))
+        for rank, k in enumerate(order, 1):
+            print('  {}. {:<{w}}  {:.3f}'.format(
+                rank, run.class_names[k], probs[k], w=width))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

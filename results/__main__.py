@@ -1,0 +1,49 @@
+"""python -m results RUN_DIR...: the blog-format table of training runs,
+next to the blog's own table."""
+import chainer_compat  # noqa: F401  (must precede chainer)
+
+import argparse
+import sys
+
+from results import blog, summary, table
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='python -m results',
+        description='Print the blog-format table (network | train acc | '
+                    'test acc | Layers | input) of training runs, next to '
+                    "the blog's numbers.")
+    parser.add_argument('runs', nargs='+', metavar='RUN_DIR',
+                        help='--out directories of train_imagenet.py')
+    parser.add_argument('--markdown', metavar='FILE',
+                        help='also write the tables as Markdown')
+    parser.add_argument('--no-blog', action='store_true',
+                        help="leave out the blog's table")
+    args = parser.parse_args(argv)
+    try:
+        runs = table.load_runs(args.runs)
+    except (summary.SummaryError, ValueError) as e:
+        print('error: {}'.format(e), file=sys.stderr)
+        return 2
+    rows, notes = table.run_rows(runs), table.run_notes(runs)
+    blog_title = "The blog's table ({})".format(blog.BLOG_SETUP)
+
+    print('These runs:\n\n{}\n'.format(table.plain(rows)))
+    print('\n'.join(notes) + '\n')
+    if not args.no_blog:
+        print('{}:\n\n{}\n'.format(blog_title,
+                                   table.plain(table.blog_rows())))
+    if args.markdown:
+        with open(args.markdown, 'w', encoding='utf-8') as f:
+            f.write('These runs:\n\n{}\n\n'.format(table.markdown(rows)))
+            f.write(''.join('- {}\n'.format(n) for n in notes) + '\n')
+            if not args.no_blog:
+                f.write('{}:\n\n{}\n'.format(
+                    blog_title, table.markdown(table.blog_rows())))
+        print('wrote {}'.format(args.markdown))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

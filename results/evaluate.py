@@ -1,0 +1,162 @@
+"""python -m results.evaluate RUN_DIR [VAL]: how good a trained model is,
+and how to use it when it is only ~80% right.
+
+Writes into --out (default RUN_DIR/eval): confusion_matrix.png (class names
+on the axes) and .csv, per_class.csv (precision, recall, F1), thresholds.csv
+and thresholds.png (for thresholds 0.00-0.99 on the top softmax
+probability: the share of images accepted and the accuracy on them), and
+evaluation.json; with --save-probs, probs.npy (N x classes softmax vectors,
+list order) and labels.npy, features for a second model.
+"""
+import chainer_compat  # noqa: F401  (must precede chainer)
+
+import argparse
+import json
+import os
+import sys
+
+import chainer
+import chainer.functions as F
+import numpy
+
+import training_extras as extras
+from imagedata import listfile
+from imagedata.dataset import ImageDataset, make_iterator
+from imagedata.progress import Progress
+from results import metrics, plots, summary
+from results.blog import network_name
+from results.run import WHICH_MODELS, Run
+
+
+def predict_probs(model, iterator, converter, device):
+    """Softmax vectors and true labels in dataset order. (Chainer's
+    Evaluator reports only averaged metrics; the per-image vectors need
+    this loop.)"""
+    probs, labels = [], []
+    with chainer.using_config('train', False), chainer.no_backprop_mode(), \
+            Progress(len(iterator.dataset), 'evaluate') as progress:
+        for batch in iterator:
+            x, t = converter(batch, device)
+            p = F.softmax(model.predict(x))
+            probs.append(chainer.backend.CpuDevice().send(p.array))
+            labels.append(chainer.backend.CpuDevice().send(t))
+            progress.update(len(batch))
+    return numpy.concatenate(probs), numpy.concatenate(labels)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog='python -m results.evaluate',
+        description='Confusion matrix, per-class precision/recall/F1 and '
+                    'the confidence-threshold analysis of a trained model.')
+    parser.add_argument('run', metavar='RUN_DIR',
+                        help='--out directory of train_imagenet.py')
+    parser.add_argument('val', metavar='VAL', nargs='?',
+                        help="list to evaluate on (default: the run's "
+                             'validation list)')
+    parser.add_argument('--root', '-R', default=None,
+                        help="folder the list paths are relative to "
+                             "(default: the run's --root)")
+    parser.add_argument('--model', choices=WHICH_MODELS, default='best',
+                        help='model_best.npz or the final model.npz '
+                             '(default %(default)s)')
+    parser.add_argument('--out', '-o', default=None,
+                        help='output folder (default RUN_DIR/eval)')
+    parser.add_argument('--batchsize', '-b', type=int, default=50)
+    parser.add_argument('--loaderjob', '-j', type=int, default=0,
+                        help='image loading processes (default 0: in the '
+                             'main process)')
+    extras.add_device_options(parser)
+    parser.add_argument('--target-accuracy', type=float, default=0.95,
+                        help='find the lowest threshold whose accepted '
+                             'images reach this accuracy (default '
+                             '%(default)s)')
+    parser.add_argument('--save-probs', action='store_true',
+                        help='write probs.npy (softmax vectors) and '
+                             'labels.npy')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        run = Run(args.run)
+        val_path = args.val or run.summary.get('val')
+        root = args.root or run.summary.get('root') or '.'
+        if not val_path:
+            raise extras.UsageError('no VAL given and none in the summary')
+        pairs = listfile.read_list(val_path, run.n_class)
+        extras.check_root(val_path, pairs, root)
+        device = extras.get_device(args)
+        model = run.load_model(args.model)
+    except (summary.SummaryError, listfile.ListError, extras.UsageError,
+            OSError) as e:
+        print('error: {}'.format(e), file=sys.stderr)
+        return 2
+    model.to_device(device)
+    device.use()
+    out = args.out or os.path.join(args.run, 'eval')
+    os.makedirs(out, exist_ok=True)
+
+    dataset = ImageDataset(pairs, root, run.insize, run.preprocess,
+                           run.mean(), train=False, dtype=numpy.uint8)
+    iterator = make_iterator(dataset, args.batchsize, args.loaderjob,
+                             repeat=False, shuffle=False)
+    probs, labels = predict_probs(model, iterator, dataset.converter, device)
+    iterator.finalize()
+
+    n = len(labels)
+    names = run.class_names
+    matrix = metrics.confusion_matrix(labels, probs.argmax(axis=1),
+                                      run.n_class)
+    accuracy = float(numpy.trace(matrix)) / max(n, 1)
+    title = '{} ({}), {} images, accuracy {:.1%}'.format(
+        network_name(run.arch), run.name, n, accuracy)
+    metrics.write_confusion_csv(os.path.join(out, 'confusion_matrix.csv'),
+                                names, matrix)
+    metrics.write_per_class_csv(os.path.join(out, 'per_class.csv'), names,
+                                matrix)
+    named = plots.confusion_heatmap(os.path.join(out, 'confusion_matrix.png'),
+                                    matrix, names, title)
+
+    thresholds = metrics.THRESHOLDS
+    coverage, kept_accuracy, kept = metrics.threshold_curve(probs, labels)
+    metrics.write_thresholds_csv(os.path.join(out, 'thresholds.csv'),
+                                 thresholds, coverage, kept_accuracy, kept)
+    point = metrics.operating_point(thresholds, coverage, kept_accuracy,
+                                    args.target_accuracy)
+    plots.threshold_plot(os.path.join(out, 'thresholds.png'), thresholds,
+                         coverage, kept_accuracy, point, title)
+    if args.save_probs:
+        numpy.save(os.path.join(out, 'probs.npy'), probs.astype(numpy.float32))
+        numpy.save(os.path.join(out, 'labels.npy'), labels.astype(numpy.int32))
+
+    result = {
+        'run': os.path.abspath(args.run), 'model': run.model_path(args.model),
+        'list': os.path.abspath(val_path), 'images': n, 'accuracy': accuracy,
+        'target_accuracy': args.target_accuracy,
+        'operating_point': None if point is None else dict(
+            zip(('threshold', 'coverage', 'accuracy'), point)),
+        'class_names_drawn': named,
+        'unreadable_images': dataset.broken_count,
+    }
+    with open(os.path.join(out, 'evaluation.json'), 'w',
+              encoding='utf-8') as f:
+        json.dump(result, f, indent=2, ensure_ascii=False)
+        f.write('\n')
+
+    print('{}: accuracy {:.2%} on {} images of {}'.format(
+        run.model_path(args.model), accuracy, n, val_path))
+    if point is None:
+        print('no threshold reaches {:.0%} accuracy (best: {:.2%})'.format(
+            args.target_accuracy, numpy.nanmax(kept_accuracy)))
+    else:
+        print('threshold {:.2f}: {:.1%} of the images are accepted, {:.1%} '
+              'of those are right (target {:.0%})'.format(
+                  point[0], point[1], point[2], args.target_accuracy))
+    print('wrote {}'.format(out))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

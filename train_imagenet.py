@@ -1,0 +1,253 @@
+#!/usr/bin/env python
+"""Train one of the blog's networks on lists of images.
+
+    python train_imagenet.py train.txt val.txt --arch googlenet --gpu 0
+
+The defaults are the blog's protocol, the same for every network:
+MomentumSGD (momentum 0.9), lr 0.01 lowered to 0.001 after epoch 30, 50
+epochs, batch 32, images resized to the network's input with no crop and no
+mean ('blog' preprocessing). Chainer's ImageNet example preprocessing (mean
+subtraction, random crop and flip) is --preprocess example --mean mean.npy.
+
+The class count is that of labels.txt beside the training list (written by
+`python -m labeling`), else the largest label + 1. Everything goes to --out:
+log, loss.png, accuracy.png, cg.dot, a trainer snapshot per epoch (the last
+two kept, for --resume), model.npz (final), model_best.npz (best validation
+accuracy) and summary.json (read by `python -m results`).
+"""
+import chainer_compat  # noqa: F401  (must precede chainer)
+
+import argparse
+import functools
+import os
+import sys
+
+import chainer
+from chainer import training
+from chainer.training import extensions, triggers
+import numpy as np
+
+import models
+import training_extras as extras
+from imagedata.dataset import ImageDataset, make_iterator
+from results import summary
+
+TEST_ITERATIONS = 3  # --test: a smoke run of a few small batches
+TEST_BATCH = 4
+SNAPSHOTS_KEPT = 2
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description='Train AlexNet, NIN, GoogLeNet-BN or DenseNet on '
+                    '"path label" lists with the blog\'s protocol.')
+    parser.add_argument('train', help='training list ("path label" lines)')
+    parser.add_argument('val', help='validation list')
+    parser.add_argument('--arch', '-a', choices=sorted(models.ARCHS),
+                        default='googlenet', help='network (default '
+                        '%(default)s)')
+    extras.add_device_options(parser)
+    parser.add_argument('--root', '-R', default='.',
+                        help='folder the list paths are relative to')
+    parser.add_argument('--mean', '-m', default=None,
+                        help="mean image (.npy) or 'none' (default: none for "
+                             'blog preprocessing, mean.npy for example)')
+    parser.add_argument('--preprocess', choices=('blog', 'example'),
+                        default='blog', help="'blog': resize, no crop, no "
+                        "mean; 'example': Chainer's ImageNet example")
+    parser.add_argument('--batchsize', '-B', type=int, default=32,
+                        help='training minibatch size (default %(default)s)')
+    parser.add_argument('--val_batchsize', '-b', type=int, default=250,
+                        help='validation minibatch size (default '
+                             '%(default)s)')
+    parser.add_argument('--epoch', '-E', type=int, default=50,
+                        help='epochs to train (default %(default)s)')
+    parser.add_argument('--lr', type=float, default=0.01,
+                        help='initial learning rate (default %(default)s)')
+    parser.add_argument('--lr-drop-epoch', type=int, default=30,
+                        help='multiply the lr by --lr-drop after this epoch '
+                             '(default %(default)s)')
+    parser.add_argument('--lr-drop', type=float, default=0.1,
+                        help='lr factor at --lr-drop-epoch (default '
+                             '%(default)s)')
+    parser.add_argument('--weight-decay', type=float, default=0.0,
+                        help='L2 weight decay (default 0, as the blog)')
+    parser.add_argument('--loaderjob', '-j', type=int, default=None,
+                        help='image loading processes (0: in the main '
+                             'process; default: one per core)')
+    parser.add_argument('--cache', default=None, metavar='DIR',
+                        help='decoded-image cache from compute_mean.py '
+                             '--cache')
+    parser.add_argument('--out', '-o', default='result',
+                        help='output directory (default %(default)s)')
+    parser.add_argument('--resume', '-r', default='',
+                        help='trainer snapshot to resume from')
+    parser.add_argument('--initmodel', default='',
+                        help='model (.npz) to start from')
+    parser.add_argument('--seed', type=int, default=None,
+                        help='random seed (weights, shuffling, dropout)')
+    parser.add_argument('--model-option', type=extras.model_option,
+                        action='append', metavar='KEY=VALUE',
+                        help='constructor argument of the model, e.g. '
+                             'n_layer=12 for a shallower DenseNet '
+                             '(repeatable; recorded in summary.json)')
+    parser.add_argument('--test', action='store_true',
+                        help='smoke run: {} iterations of {} images'
+                        .format(TEST_ITERATIONS, TEST_BATCH))
+    args = parser.parse_args(argv)
+    for flag in ('--batchsize', '--val_batchsize', '--epoch',
+                 '--lr-drop-epoch'):
+        if getattr(args, flag[2:].replace('-', '_')) < 1:
+            parser.error('{} must be at least 1'.format(flag))
+    if args.loaderjob is None:
+        args.loaderjob = os.cpu_count() or 1
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        return train(args)
+    except extras.UsageError as e:
+        print('error: {}'.format(e), file=sys.stderr)
+        return 2
+
+
+def train(args):
+    device = extras.get_device(args)
+    train_pairs, val_pairs, class_names = extras.read_lists(args.train,
+                                                            args.val)
+    extras.check_root(args.train, train_pairs, args.root)
+    extras.check_root(args.val, val_pairs, args.root)
+    options = extras.model_options(args.arch, args.model_option)
+    mean = extras.load_mean(args.mean, args.preprocess)
+    if args.test:
+        args.batchsize = args.val_batchsize = min(args.batchsize, TEST_BATCH)
+        train_pairs = train_pairs[:TEST_ITERATIONS * args.batchsize]
+        val_pairs = val_pairs[:args.val_batchsize]
+    extras.seed_everything(args.seed, device)
+    device.use()
+
+    # Model
+    model = models.get_model(args.arch, len(class_names), **options)
+    if args.initmodel:
+        print('Load model from', args.initmodel)
+        extras.load_npz(args.initmodel, model, '--initmodel')
+    model.to_device(device)
+
+    # Data: uint8 crops travel from the loader processes; the converter
+    # scales them (and subtracts the mean) on the device.
+    try:
+        train = ImageDataset(train_pairs, args.root, model.insize,
+                             args.preprocess, mean, train=True,
+                             cache=args.cache, dtype=np.uint8, seed=args.seed)
+        val = ImageDataset(val_pairs, args.root, model.insize,
+                           args.preprocess, mean, train=False,
+                           cache=args.cache, dtype=np.uint8, seed=args.seed)
+    except ValueError as e:  # a mean or cache that does not fit the model
+        raise extras.UsageError(str(e))
+    train_iter = make_iterator(train, args.batchsize, args.loaderjob)
+    val_iter = make_iterator(val, args.val_batchsize, args.loaderjob,
+                             repeat=False, shuffle=False)
+
+    # Optimizer: the blog's MomentumSGD
+    optimizer = chainer.optimizers.MomentumSGD(lr=args.lr, momentum=0.9)
+    optimizer.setup(model)
+    if args.weight_decay:
+        optimizer.add_hook(
+            chainer.optimizer_hooks.WeightDecay(args.weight_decay))
+
+    # Trainer
+    updater = extras.TimedUpdater(train_iter, optimizer,
+                                  converter=train.converter, device=device)
+    stop = (TEST_ITERATIONS, 'iteration') if args.test else (args.epoch,
+                                                             'epoch')
+    trainer = training.Trainer(updater, stop, args.out)
+    os.makedirs(args.out, exist_ok=True)
+    if mean is not None:
+        np.save(os.path.join(args.out, summary.MEAN_FILE), mean)
+
+    interval = (1, 'iteration') if args.test else (1, 'epoch')
+    # Uncompressed: deflating AlexNet's 233 MB of weights takes 7.5 s, writing
+    # them 0.3 s, and random-looking floats hardly compress.
+    save_npz = functools.partial(chainer.serializers.save_npz,
+                                 compression=False)
+    trainer.extend(extensions.Evaluator(val_iter, model,
+                                        converter=train.converter,
+                                        device=device), trigger=interval)
+    # One drop: the target stops later firings. (Not ManualScheduleTrigger:
+    # once it has finished, Chainer 7 skips the shift's initialize(), so a
+    # run resumed after the drop would go back to the initial lr.)
+    trainer.extend(extensions.ExponentialShift(
+        'lr', args.lr_drop, target=args.lr * args.lr_drop),
+        trigger=(args.lr_drop_epoch, 'epoch'))
+    trainer.extend(extensions.DumpGraph('main/loss'))
+    trainer.extend(extensions.snapshot_object(
+        model, summary.BEST_MODEL_FILE, savefun=save_npz),
+        trigger=triggers.MaxValueTrigger('validation/main/accuracy',
+                                         trigger=interval))
+    trainer.extend(extensions.LogReport(trigger=interval))
+    trainer.extend(extensions.observe_lr(), trigger=interval)
+    trainer.extend(extensions.PlotReport(
+        ['main/loss', 'validation/main/loss'], 'epoch',
+        trigger=interval, file_name='loss.png'))
+    trainer.extend(extensions.PlotReport(
+        ['main/accuracy', 'validation/main/accuracy'], 'epoch',
+        trigger=interval, file_name='accuracy.png'))
+    trainer.extend(extensions.PrintReport([
+        'epoch', 'iteration', 'main/loss', 'validation/main/loss',
+        'main/accuracy', 'validation/main/accuracy', 'lr', 'elapsed_time',
+    ]), trigger=interval)
+    trainer.extend(extensions.ProgressBar(
+        update_interval=1 if device.xp is np else 20))
+    report = summary.SummaryReport({
+        'arch': args.arch,
+        'model_class': model.__class__.__name__,
+        'model_options': options,
+        'layers': model.n_layers,
+        'input': summary.input_shape(model.insize),
+        'insize': model.insize,
+        'n_class': len(class_names),
+        'class_names': class_names,
+        'epochs_planned': args.epoch,
+        'batchsize': args.batchsize,
+        'optimizer': 'MomentumSGD(momentum=0.9)',
+        'lr': args.lr,
+        'lr_drop_epoch': args.lr_drop_epoch,
+        'lr_drop': args.lr_drop,
+        'weight_decay': args.weight_decay,
+        'preprocess': args.preprocess,
+        'mean': summary.MEAN_FILE if mean is not None else None,
+        'seed': args.seed,
+        'train': os.path.abspath(args.train),
+        'val': os.path.abspath(args.val),
+        'root': os.path.abspath(args.root),
+        'n_train': len(train),
+        'n_val': len(val),
+        'test_run': args.test,
+        'device': summary.describe_device(device),
+        'versions': summary.versions(),
+    })
+    trainer.extend(report, trigger=interval)
+    # Last of all, so that it holds every other extension's state (the best
+    # value trigger included) as it is after this epoch.
+    trainer.extend(extensions.snapshot(
+        savefun=save_npz, filename='snapshot_epoch_{.updater.epoch}',
+        n_retains=SNAPSHOTS_KEPT), trigger=interval, priority=-200)
+
+    if args.resume:
+        extras.load_npz(args.resume, trainer, '--resume')
+    trainer.run()
+
+    chainer.serializers.save_npz(os.path.join(args.out, summary.MODEL_FILE),
+                                 model, compression=False)
+    report(trainer, finished=True)
+    if train.broken_count or val.broken_count:
+        print('{} unreadable image(s) were replaced by others while '
+              'training'.format(train.broken_count + val.broken_count))
+    print('wrote {}'.format(os.path.join(args.out, summary.SUMMARY_FILE)))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Plumbing of train_imagenet.py (and of the tools that load its runs),
+kept out of the script so that it reads top to bottom as Chainer wiring."""
+import argparse
+import ast
+import inspect
+import os
+import random
+import time
+
+import chainer
+import numpy
+from chainer import training
+
+import models
+from imagedata import listfile
+
+
+class UsageError(ValueError):
+    """Bad input found before training starts; str() is the one line."""
+
+
+def add_device_options(parser):
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument('--device', '-d', default=None, metavar='SPEC',
+                       help="Chainer device: '@numpy' (CPU), '@cupy:0', or "
+                            'an integer (negative: CPU)')
+    group.add_argument('--gpu', '-g', type=int, default=None, metavar='N',
+                       help='GPU id (negative: CPU); the CPU when neither '
+                            '--gpu nor --device is given')
+
+
+def get_device(args):
+    spec = args.device if args.device is not None else args.gpu
+    if spec is None:
+        spec = '@numpy'
+    try:
+        return chainer.get_device(spec)
+    except Exception as e:  # Chainer raises several types for a bad spec
+        raise UsageError('device {!r}: {}'.format(spec, ' '.join(
+            str(e).split())))
+
+
+def seed_everything(seed, device):
+    """Seeds the weights' initialisers, shuffling and dropout."""
+    if seed is None:
+        return
+    random.seed(seed)
+    numpy.random.seed(seed)
+    if device.xp is not numpy:
+        device.xp.random.seed(seed)
+
+
+def model_option(text):
+    """KEY=VALUE for argparse; VALUE is a Python literal or a string."""
+    key, sep, value = text.partition('=')
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(
+            'expected KEY=VALUE, got {!r}'.format(text))
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
+def model_options(arch, pairs):
+    """The --model-option pairs as constructor keywords of `arch`."""
+    options = dict(pairs or ())
+    if arch not in models.ARCHS:
+        return options
+    accepted = set(inspect.signature(models.ARCHS[arch]).parameters)
+    accepted.discard('n_class')
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise UsageError('--model-option {}: {} takes {}'.format(
+            unknown[0], arch, ', '.join(sorted(accepted)) or 'no options'))
+    return options
+
+
+def read_lists(train_path, val_path):
+    """(train pairs, val pairs, class names); the class count is that of
+    labels.txt beside the training list, else the largest label + 1."""
+    labels_path = listfile.labels_path_for(train_path)
+    names = None
+    if os.path.isfile(labels_path):
+        names = listfile.read_labels(labels_path)
+        if not names:
+            raise UsageError('{}: no class names'.format(labels_path))
+    n_class = len(names) if names else None
+    try:
+        train = listfile.read_list(train_path, n_class)
+        val = listfile.read_list(val_path, n_class)
+    except listfile.ListError as e:
+        raise UsageError(str(e))
+    if names is None:
+        top = max(label for _, label in train + val)
+        names = [str(k) for k in range(top + 1)]
+    return train, val, names
+
+
+def check_root(list_path, pairs, root):
+    """Fail early, naming the list line, when the first image is not under
+    `root`: a wrong --root would otherwise show as every image broken."""
+    path = os.path.join(root, pairs[0][0])
+    if not os.path.exists(path):
+        raise UsageError(
+            '{}:1: {} not found (list paths are relative to --root, now '
+            '{!r})'.format(list_path, path, root))
+
+
+def load_mean(spec, preprocess):
+    """The mean image for --mean (None for 'none'); the blog preset uses
+    none, the example preset mean.npy unless told otherwise."""
+    if spec is None:
+        spec = 'mean.npy' if preprocess == 'example' else 'none'
+    if spec.lower() == 'none':
+        return None
+    try:
+        return numpy.load(spec).astype(numpy.float32)
+    except (OSError, ValueError) as e:
+        raise UsageError('--mean {}: {} (make one with compute_mean.py, or '
+                         'pass --mean none)'.format(spec, e))
+
+
+def load_npz(path, target, flag):
+    """serializers.load_npz with a one-line error for a missing file or one
+    saved from another model or trainer."""
+    try:
+        chainer.serializers.load_npz(path, target)
+    except (OSError, KeyError, ValueError) as e:
+        raise UsageError('{} {}: cannot be loaded into this {} ({})'.format(
+            flag, path, type(target).__name__, e))
+
+
+class TimedUpdater(training.updaters.StandardUpdater):
+    """StandardUpdater that also measures training throughput.
+
+    Chainer reports only the total elapsed time, which includes validation
+    and snapshots; the blog's speed comparison needs images per second of
+    the updates alone (loading, forward, backward, optimizer step).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super(TimedUpdater, self).__init__(*args, **kwargs)
+        self.update_seconds = 0.0
+        self.images_seen = 0
+
+    def update_core(self):
+        start = time.perf_counter()
+        super(TimedUpdater, self).update_core()
+        self.update_seconds += time.perf_counter() - start
+        self.images_seen += self.get_iterator('main').batch_size
+
+    @property
+    def images_per_second(self):
+        if not self.update_seconds:
+            return None
+        return self.images_seen / self.update_seconds
+
+    def serialize(self, serializer):
+        super(TimedUpdater, self).serialize(serializer)
+        self.update_seconds = float(
+            serializer('update_seconds', self.update_seconds))
+        self.images_seen = int(serializer('images_seen', self.images_seen))
