@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHON VENV
 
-.PHONY: venv test test-all demo reproduce clean bench-feeder sample docs
+.PHONY: venv test test-all test-faults demo reproduce clean bench-feeder sample docs gpu-check
 
 venv:
 	@tools/ensure-venv
@@ -14,6 +14,10 @@ test: venv
 
 test-all: venv
 	$(PY) -m pytest -q tests
+
+# Kills, damaged snapshots, NaN losses, bad inputs and a reader fuzz.
+test-faults: venv
+	$(PY) -m pytest -q tests/faults
 
 # labeling -> compute_mean -> the four networks (short CPU schedule) -> the
 # table and the confusion matrix, on sample/fashion-mnist; lists left in data/.
@@ -28,6 +32,12 @@ reproduce: venv
 
 bench-feeder: venv
 	$(PY) bench/feeder.py
+
+# Chainer's and PyTorch's training speed per network on GPU $(GPU); the
+# table goes to results/gpu/ (PyTorch is timed only when installed).
+gpu-check: venv
+	$(PY) -c "import cupy" 2>/dev/null || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
+	$(PY) bench/gpu_check.py --gpu $(GPU) --out results/gpu/table.md
 
 # Regenerates docs/shapes.md (layer tables, AlexNet walk-through) from models/.
 docs: venv

@@ -15,7 +15,14 @@ classic stack (Python <= 3.11, NumPy 1.26, setuptools < 70) it does nothing.
 - ``CHAINER_WARN_VERSION_MISMATCH=0`` (unless already set): that check
   expects CuPy 7; this package deliberately pairs Chainer with CuPy 13/14,
   so its multi-line warning on every start would be noise.
+- cuDNN 8 from the ``nvidia-cudnn-cu12`` wheel (the ``gpu`` extra): CuPy 13
+  looks for ``libcudnn.so.8`` on the library path only, where the wheel's
+  folder is not; loading the wheel's libraries first (RTLD_GLOBAL) lets
+  CuPy's own lookup find them already in the process, without
+  LD_LIBRARY_PATH. Only when CuPy and that wheel are both installed.
 """
+import ctypes
+import importlib.util
 import os
 import sys
 import types
@@ -95,7 +102,46 @@ def _patch_pkg_resources():
     PATCHED.append('pkg_resources')
 
 
+# libcudnn.so.8 loads these by name at run time; each needs the ones before.
+CUDNN8_LIBRARIES = ('libcudnn_ops_infer.so.8', 'libcudnn_ops_train.so.8',
+                    'libcudnn_cnn_infer.so.8', 'libcudnn_cnn_train.so.8',
+                    'libcudnn_adv_infer.so.8', 'libcudnn_adv_train.so.8',
+                    'libcudnn.so.8')
+
+
+def cudnn_wheel_folder():
+    """The lib folder of an installed nvidia-cudnn-cu12 8.x, else None."""
+    try:
+        spec = importlib.util.find_spec('nvidia.cudnn')
+    except ImportError:  # no nvidia namespace package at all
+        return None
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        lib = os.path.join(folder, 'lib')
+        if os.path.isfile(os.path.join(lib, 'libcudnn.so.8')):
+            return lib
+    return None
+
+
+def _preload_cudnn_wheel():
+    if not sys.platform.startswith('linux') or \
+            importlib.util.find_spec('cupy') is None:
+        return
+    lib = cudnn_wheel_folder()
+    if lib is None:
+        return
+    try:
+        for name in CUDNN8_LIBRARIES:
+            path = os.path.join(lib, name)
+            if os.path.isfile(path):
+                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    except OSError as e:  # a broken install: CuPy reports no cuDNN itself
+        warnings.warn('cuDNN wheel in {} not loaded: {}'.format(lib, e))
+        return
+    PATCHED.append('cudnn wheel ' + lib)
+
+
 os.environ.setdefault('CHAINER_WARN_VERSION_MISMATCH', '0')
 _patch_sctypes()
 _patch_numpy_distutils()
 _patch_pkg_resources()
+_preload_cudnn_wheel()

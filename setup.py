@@ -12,7 +12,8 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(exclude=['tests', 'tests.*']),
     py_modules=['chainer_compat', 'compute_mean', 'train_imagenet',
-                'training_extras', 'predict'],
+                'training_extras', 'training_safety', 'training_mn',
+                'predict'],
     install_requires=[
         'chainer==7.8.1',
         # Classic stack: NumPy 1.26; Python >= 3.12: NumPy 2 (chainer_compat).
@@ -22,11 +23,16 @@ setup(
         'matplotlib',
     ],
     extras_require={
-        # CuPy 13 keeps cuDNN and pairs with NumPy 1.26; CuPy 14 needs NumPy 2.
+        # CuPy 13 keeps cuDNN and pairs with NumPy 1.26; CuPy 14 needs NumPy 2
+        # and has no cuDNN. The cuDNN 8 wheel is found by chainer_compat.
         'gpu': [
             'cupy-cuda12x>=13,<14; python_version < "3.12"',
+            'nvidia-cudnn-cu12>=8.8,<9; python_version < "3.12"',
             'cupy-cuda12x>=14; python_version >= "3.12"',
         ],
+        # ChainerMN (--communicator) over MPI; needs an MPI library, e.g.
+        # Debian's openmpi-bin libopenmpi-dev.
+        'mpi': ['mpi4py>=3.1'],
         'test': ['pytest'],
     },
 )

@@ -12,8 +12,8 @@ subtraction, random crop and flip) is --preprocess example --mean mean.npy.
 The class count is that of labels.txt beside the training list (written by
 `python -m labeling`), else the largest label + 1. Everything goes to --out:
 log, loss.png, accuracy.png, cg.dot, a trainer snapshot per epoch (the last
-two kept, for --resume), model.npz (final), model_best.npz (best validation
-accuracy) and summary.json (read by `python -m results`).
+two kept, for --resume auto), model.npz (final), model_best.npz (best
+validation accuracy) and summary.json (read by `python -m results`).
 """
 import chainer_compat  # noqa: F401  (must precede chainer)
 
@@ -29,6 +29,8 @@ import numpy as np
 
 import models
 import training_extras as extras
+import training_safety as safety
+import training_mn
 from imagedata.dataset import ImageDataset, make_iterator
 from results import summary
 
@@ -47,6 +49,11 @@ def parse_args(argv):
                         default='googlenet', help='network (default '
                         '%(default)s)')
     extras.add_device_options(parser)
+    parser.add_argument('--communicator', choices=training_mn.COMMUNICATORS,
+                        default=None, help='train data-parallel over MPI '
+                        '(mpiexec -n N ...) with this ChainerMN communicator: '
+                        'naive on CPUs, pure_nccl on GPUs; --batchsize is '
+                        'then per process')
     parser.add_argument('--root', '-R', default='.',
                         help='folder the list paths are relative to')
     parser.add_argument('--mean', '-m', default=None,
@@ -81,7 +88,8 @@ def parse_args(argv):
     parser.add_argument('--out', '-o', default='result',
                         help='output directory (default %(default)s)')
     parser.add_argument('--resume', '-r', default='',
-                        help='trainer snapshot to resume from')
+                        help="trainer snapshot to resume from, or 'auto': "
+                             'the newest valid one in --out')
     parser.add_argument('--initmodel', default='',
                         help='model (.npz) to start from')
     parser.add_argument('--seed', type=int, default=None,
@@ -111,25 +119,44 @@ def main(argv=None):
     except extras.UsageError as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 2
+    except safety.TrainingStopped as e:
+        print('error: {}'.format(e), file=sys.stderr)
+        return 1
+
+
+def read_checked_lists(args):
+    train_pairs, val_pairs, class_names = extras.read_lists(args.train,
+                                                            args.val)
+    train_pairs = extras.check_images(args.train, train_pairs, args.root)
+    val_pairs = extras.check_images(args.val, val_pairs, args.root)
+    return train_pairs, val_pairs, class_names
 
 
 def train(args):
-    device = extras.get_device(args)
-    train_pairs, val_pairs, class_names = extras.read_lists(args.train,
-                                                            args.val)
-    extras.check_root(args.train, train_pairs, args.root)
-    extras.check_root(args.val, val_pairs, args.root)
+    workers = training_mn.Workers(args.communicator, extras.get_device(args),
+                                  args.loaderjob)
+    device = workers.device
+    cudnn = extras.cudnn_status(device)
+    if cudnn and workers.is_root:
+        print(cudnn)
+    # Over MPI, rank 0 reads the lists and each rank trains on its shard.
+    train_pairs, val_pairs, class_names = workers.read_on_root(
+        functools.partial(read_checked_lists, args))
     options = extras.model_options(args.arch, args.model_option)
     mean = extras.load_mean(args.mean, args.preprocess)
     if args.test:
         args.batchsize = args.val_batchsize = min(args.batchsize, TEST_BATCH)
         train_pairs = train_pairs[:TEST_ITERATIONS * args.batchsize]
         val_pairs = val_pairs[:args.val_batchsize]
+    n_train, n_val = len(train_pairs), len(val_pairs)
+    train_pairs = workers.scatter(train_pairs, shuffle=True, seed=args.seed)
+    val_pairs = workers.scatter(val_pairs, shuffle=False, seed=args.seed)
     extras.seed_everything(args.seed, device)
     device.use()
 
     # Model
     model = models.get_model(args.arch, len(class_names), **options)
+    extras.check_mean(args.mean, mean, args.preprocess, model.insize)
     if args.initmodel:
         print('Load model from', args.initmodel)
         extras.load_npz(args.initmodel, model, '--initmodel')
@@ -151,7 +178,8 @@ def train(args):
                              repeat=False, shuffle=False)
 
     # Optimizer: the blog's MomentumSGD
-    optimizer = chainer.optimizers.MomentumSGD(lr=args.lr, momentum=0.9)
+    optimizer = workers.optimizer(
+        chainer.optimizers.MomentumSGD(lr=args.lr, momentum=0.9))
     optimizer.setup(model)
     if args.weight_decay:
         optimizer.add_hook(
@@ -159,46 +187,49 @@ def train(args):
 
     # Trainer
     updater = extras.TimedUpdater(train_iter, optimizer,
-                                  converter=train.converter, device=device)
+                                  converter=train.converter, device=device,
+                                  processes=workers.size)
     stop = (TEST_ITERATIONS, 'iteration') if args.test else (args.epoch,
                                                              'epoch')
     trainer = training.Trainer(updater, stop, args.out)
     os.makedirs(args.out, exist_ok=True)
-    if mean is not None:
+    if mean is not None and workers.is_root:
         np.save(os.path.join(args.out, summary.MEAN_FILE), mean)
 
     interval = (1, 'iteration') if args.test else (1, 'epoch')
-    # Uncompressed: deflating AlexNet's 233 MB of weights takes 7.5 s, writing
-    # them 0.3 s, and random-looking floats hardly compress.
-    save_npz = functools.partial(chainer.serializers.save_npz,
-                                 compression=False)
-    trainer.extend(extensions.Evaluator(val_iter, model,
-                                        converter=train.converter,
-                                        device=device), trigger=interval)
+    save_npz = safety.save_npz_durably  # uncompressed, fsync'ed
+    trainer.extend(safety.StopOnNonFiniteLoss())
+    trainer.extend(safety.RandomStateInSnapshot())
+    workers.average_statistics(trainer, model, trigger=interval)
+    trainer.extend(workers.evaluator(extensions.Evaluator(
+        val_iter, model, converter=train.converter, device=device)),
+        trigger=interval)
     # One drop: the target stops later firings. (Not ManualScheduleTrigger:
     # once it has finished, Chainer 7 skips the shift's initialize(), so a
     # run resumed after the drop would go back to the initial lr.)
     trainer.extend(extensions.ExponentialShift(
         'lr', args.lr_drop, target=args.lr * args.lr_drop),
         trigger=(args.lr_drop_epoch, 'epoch'))
-    trainer.extend(extensions.DumpGraph('main/loss'))
-    trainer.extend(extensions.snapshot_object(
+    # What writes or prints runs on rank 0 only.
+    on_root = workers.root_only(trainer.extend)
+    on_root(extensions.DumpGraph('main/loss'))
+    on_root(extensions.snapshot_object(
         model, summary.BEST_MODEL_FILE, savefun=save_npz),
         trigger=triggers.MaxValueTrigger('validation/main/accuracy',
                                          trigger=interval))
-    trainer.extend(extensions.LogReport(trigger=interval))
-    trainer.extend(extensions.observe_lr(), trigger=interval)
-    trainer.extend(extensions.PlotReport(
+    on_root(extensions.LogReport(trigger=interval))
+    on_root(extensions.observe_lr(), trigger=interval)
+    on_root(extensions.PlotReport(
         ['main/loss', 'validation/main/loss'], 'epoch',
         trigger=interval, file_name='loss.png'))
-    trainer.extend(extensions.PlotReport(
+    on_root(extensions.PlotReport(
         ['main/accuracy', 'validation/main/accuracy'], 'epoch',
         trigger=interval, file_name='accuracy.png'))
-    trainer.extend(extensions.PrintReport([
+    on_root(extensions.PrintReport([
         'epoch', 'iteration', 'main/loss', 'validation/main/loss',
         'main/accuracy', 'validation/main/accuracy', 'lr', 'elapsed_time',
     ]), trigger=interval)
-    trainer.extend(extensions.ProgressBar(
+    on_root(extensions.ProgressBar(
         update_interval=1 if device.xp is np else 20))
     report = summary.SummaryReport({
         'arch': args.arch,
@@ -222,25 +253,28 @@ def train(args):
         'train': os.path.abspath(args.train),
         'val': os.path.abspath(args.val),
         'root': os.path.abspath(args.root),
-        'n_train': len(train),
-        'n_val': len(val),
+        'n_train': n_train,
+        'n_val': n_val,
+        'processes': workers.size,
+        'communicator': args.communicator,
         'test_run': args.test,
         'device': summary.describe_device(device),
         'versions': summary.versions(),
     })
-    trainer.extend(report, trigger=interval)
+    on_root(report, trigger=interval)
     # Last of all, so that it holds every other extension's state (the best
     # value trigger included) as it is after this epoch.
-    trainer.extend(extensions.snapshot(
+    on_root(extensions.snapshot(
         savefun=save_npz, filename='snapshot_epoch_{.updater.epoch}',
         n_retains=SNAPSHOTS_KEPT), trigger=interval, priority=-200)
 
-    if args.resume:
-        extras.load_npz(args.resume, trainer, '--resume')
-    trainer.run()
+    safety.resume(trainer, args.resume, args.out)
+    safety.run(trainer, args.batchsize)
+    if not workers.is_root:
+        return 0
 
-    chainer.serializers.save_npz(os.path.join(args.out, summary.MODEL_FILE),
-                                 model, compression=False)
+    safety.save_npz_atomically(os.path.join(args.out, summary.MODEL_FILE),
+                               model)
     report(trainer, finished=True)
     if train.broken_count or val.broken_count:
         print('{} unreadable image(s) were replaced by others while '

@@ -5,6 +5,7 @@ import ast
 import inspect
 import os
 import random
+import sys
 import time
 
 import chainer
@@ -12,7 +13,7 @@ import numpy
 from chainer import training
 
 import models
-from imagedata import listfile
+from imagedata import listfile, presets
 
 
 class UsageError(ValueError):
@@ -38,6 +39,21 @@ def get_device(args):
     except Exception as e:  # Chainer raises several types for a bad spec
         raise UsageError('device {!r}: {}'.format(spec, ' '.join(
             str(e).split())))
+
+
+def cudnn_status(device):
+    """One line on cuDNN for the start of a GPU run; None on the CPU."""
+    if device.xp is numpy:
+        return None
+    from chainer.backends import cuda
+    if not cuda.cudnn_enabled:
+        return ('cuDNN: not in use (this CuPy has no cuDNN, or CHAINER_CUDNN'
+                '=0): convolutions run on CuPy kernels, slower')
+    with chainer.using_device(device):
+        in_use = chainer.should_use_cudnn('>=auto')
+    return 'cuDNN {}: {}'.format(
+        cuda.cuda.cudnn.getVersion(),
+        'in use' if in_use else 'found, but off (chainer.config.use_cudnn)')
 
 
 def seed_everything(seed, device):
@@ -94,7 +110,51 @@ def read_lists(train_path, val_path):
     if names is None:
         top = max(label for _, label in train + val)
         names = [str(k) for k in range(top + 1)]
+    check_val_classes(val_path, val, train, names)
     return train, val, names
+
+
+def list_line_numbers(path):
+    """The line number of each pair read_list returns (blank lines skip)."""
+    with open(path, encoding='utf-8') as f:
+        return [n for n, line in enumerate(f, 1)
+                if listfile.parse_line(line) is not None]
+
+
+def check_val_classes(val_path, val, train, names):
+    """Validation images of a class with no training image would count as
+    errors the network was never given a chance to avoid."""
+    trained = {label for _, label in train}
+    unknown = [k for k, (_, label) in enumerate(val) if label not in trained]
+    if unknown:
+        label = val[unknown[0]][1]
+        classes = sorted({val[k][1] for k in unknown})
+        raise UsageError(
+            '{}:{}: label {} ({}) has no training images; {} validation '
+            'image(s) are of classes absent from training: {}'.format(
+                val_path, list_line_numbers(val_path)[unknown[0]], label,
+                names[label], len(unknown), ', '.join(map(str, classes))))
+
+
+def check_images(list_path, pairs, root):
+    """The pairs whose image file exists under `root`. Missing ones are
+    counted and reported now, naming the first list line, and left out;
+    all missing is an error (most likely a wrong --root)."""
+    missing = [k for k, (path, _) in enumerate(pairs)
+               if not os.path.isfile(os.path.join(root, path))]
+    if not missing:
+        return pairs
+    first = '{}:{}: {} not found'.format(
+        list_path, list_line_numbers(list_path)[missing[0]],
+        os.path.join(root, pairs[missing[0]][0]))
+    if len(missing) == len(pairs):
+        raise UsageError('{}, nor any of the {} listed images (list paths '
+                         'are relative to --root, now {!r})'.format(
+                             first, len(pairs), root))
+    print('warning: {}; {} of {} listed images are missing and left out'
+          .format(first, len(missing), len(pairs)), file=sys.stderr)
+    gone = set(missing)
+    return [pair for k, pair in enumerate(pairs) if k not in gone]
 
 
 def check_root(list_path, pairs, root):
@@ -121,6 +181,15 @@ def load_mean(spec, preprocess):
                          'pass --mean none)'.format(spec, e))
 
 
+def check_mean(spec, mean, preprocess, insize):
+    """A mean that the preset does not use or of another size than the
+    model's input: one line naming the file."""
+    try:
+        presets.Preset(preprocess, insize).check_mean(mean)
+    except ValueError as e:
+        raise UsageError('--mean {}: {}'.format(spec or 'mean.npy', e))
+
+
 def load_npz(path, target, flag):
     """serializers.load_npz with a one-line error for a missing file or one
     saved from another model or trainer."""
@@ -137,10 +206,13 @@ class TimedUpdater(training.updaters.StandardUpdater):
     Chainer reports only the total elapsed time, which includes validation
     and snapshots; the blog's speed comparison needs images per second of
     the updates alone (loading, forward, backward, optimizer step).
+    processes: data-parallel replicas advancing in step with this one
+    (their images count too).
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, processes=1, **kwargs):
         super(TimedUpdater, self).__init__(*args, **kwargs)
+        self.processes = processes
         self.update_seconds = 0.0
         self.images_seen = 0
 
@@ -154,7 +226,7 @@ class TimedUpdater(training.updaters.StandardUpdater):
     def images_per_second(self):
         if not self.update_seconds:
             return None
-        return self.images_seen / self.update_seconds
+        return self.images_seen * self.processes / self.update_seconds
 
     def serialize(self, serializer):
         super(TimedUpdater, self).serialize(serializer)

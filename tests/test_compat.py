@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy
+import pytest
 
 
 def run_python(code):
@@ -43,3 +44,55 @@ def test_chainer_without_shim_fails_only_on_numpy2():
     result = run_python('import chainer')
     major = int(numpy.__version__.split('.')[0])
     assert (result.returncode == 0) == (major < 2), result.stderr[-300:]
+
+
+def _fake_cudnn_wheel(tmp_path, with_cupy):
+    """site/nvidia/cudnn/lib/libcudnn*.so.8 (copies of a harmless shared
+    library) and, optionally, an empty `cupy` package beside it."""
+    import _ctypes
+    import importlib.util
+    for real in ('cupy', 'nvidia'):
+        if importlib.util.find_spec(real) is not None:
+            pytest.skip('a real {} is installed here'.format(real))
+    import shutil
+    lib = tmp_path / 'site' / 'nvidia' / 'cudnn' / 'lib'
+    lib.mkdir(parents=True)
+    import chainer_compat
+    for name in chainer_compat.CUDNN8_LIBRARIES:
+        shutil.copy(_ctypes.__file__, str(lib / name))
+    if with_cupy:
+        (tmp_path / 'site' / 'cupy').mkdir()
+        (tmp_path / 'site' / 'cupy' / '__init__.py').write_text('')
+    return tmp_path / 'site', lib
+
+
+PRINT_PRELOAD = (
+    'import chainer_compat\n'
+    'print(chainer_compat.PATCHED[-1:])\n'
+    "print(sum('libcudnn' in line for line in open('/proc/self/maps')) > 0)")
+
+
+def test_cudnn_wheel_is_preloaded_for_cupy(tmp_path):
+    site, lib = _fake_cudnn_wheel(tmp_path, with_cupy=True)
+    result = subprocess.run([sys.executable, '-c', PRINT_PRELOAD],
+                            capture_output=True, text=True, timeout=120,
+                            env=_with_path(site))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        str(['cudnn wheel ' + str(lib)]), 'True']
+
+
+def test_cudnn_wheel_is_left_alone_without_cupy(tmp_path):
+    site, _ = _fake_cudnn_wheel(tmp_path, with_cupy=False)
+    result = subprocess.run([sys.executable, '-c', PRINT_PRELOAD],
+                            capture_output=True, text=True, timeout=120,
+                            env=_with_path(site))
+    assert result.returncode == 0, result.stderr
+    assert 'cudnn' not in result.stdout.splitlines()[0]
+    assert result.stdout.splitlines()[1] == 'False'
+
+
+def _with_path(site):
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), root]))

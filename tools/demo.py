@@ -71,6 +71,14 @@ def write_data_lists(lists, data):
         listfile.read_labels(os.path.join(REPO, lists, 'labels.txt')))
 
 
+def remove_snapshots(run_dir):
+    """Trainer snapshots only serve --resume; AlexNet's are ~0.5 GB each."""
+    folder = os.path.join(REPO, run_dir)
+    for name in os.listdir(folder):
+        if name.startswith('snapshot_epoch_'):
+            os.remove(os.path.join(folder, name))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', default='demo',
@@ -107,6 +115,7 @@ def main(argv=None):
              '--batchsize', str(batch), '--loaderjob', '1', '--seed', '0',
              '--out', out])
         runs.append(out)
+        remove_snapshots(out)
 
     best = max(runs, key=lambda r: _summary(r).get('test_accuracy') or 0)
     run(['python', '-m', 'results.evaluate', best, '--target-accuracy',
@@ -115,8 +124,8 @@ def main(argv=None):
     print('\nWritten:')
     print('  lists (paths relative to {}): {}/'.format(SAMPLE, lists))
     print('  mean image: {0}/mean.npy, {0}/mean.png'.format(args.out))
-    print('  runs (log, loss.png, accuracy.png, snapshots, models, '
-          'summary.json): {}/runs/<arch>/'.format(args.out))
+    print('  runs (log, loss.png, accuracy.png, models, summary.json; '
+          'snapshots removed): {}/runs/<arch>/'.format(args.out))
     print('  confusion matrix and thresholds of the best run ({}): '
           '{}/eval/'.format(os.path.basename(best), best))
     print('  the table as Markdown: {}'.format(table))
