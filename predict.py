@@ -16,7 +16,7 @@ import numpy
 
 import training_extras as extras
 from imagedata import presets
-from imagedata.reader import ImageReadError, load_rgb
+from imagedata.reader import ImageReadError
 from results import summary
 from results.run import WHICH_MODELS, Run
 
@@ -49,8 +49,7 @@ def parse_args(argv):
 def load_example(path, preset, mean):
     """One image as the run's validation examples were made: float32
     (3, insize, insize)."""
-    crop = preset.crop_image(load_rgb(path, draft_for=preset.stored_size),
-                             train=False, rng=None)
+    crop = preset.crop_file(path, train=False, rng=None)
     return presets.normalise(crop, mean)
 
 

@@ -157,16 +157,6 @@ def check_images(list_path, pairs, root):
     return [pair for k, pair in enumerate(pairs) if k not in gone]
 
 
-def check_root(list_path, pairs, root):
-    """Fail early, naming the list line, when the first image is not under
-    `root`: a wrong --root would otherwise show as every image broken."""
-    path = os.path.join(root, pairs[0][0])
-    if not os.path.exists(path):
-        raise UsageError(
-            '{}:1: {} not found (list paths are relative to --root, now '
-            '{!r})'.format(list_path, path, root))
-
-
 def load_mean(spec, preprocess):
     """The mean image for --mean (None for 'none'); the blog preset uses
     none, the example preset mean.npy unless told otherwise."""

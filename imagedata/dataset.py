@@ -14,7 +14,7 @@ from chainer.dataset import concat_examples
 
 from imagedata import presets
 from imagedata.cache import ImageCache
-from imagedata.reader import ImageReadError, load_rgb
+from imagedata.reader import ImageReadError
 
 # Bytes of shared memory per example beyond the image itself; Chainer's
 # MultiprocessIterator falls back to pickling (slowly, with a warning) when
@@ -115,8 +115,7 @@ class ImageDataset(chainer.dataset.DatasetMixin):
                 return self.preset.crop_stored(
                     self.cache.image(k), self.train, rng)
         path = os.path.join(self.root, self.pairs[i][0])
-        img = load_rgb(path, draft_for=self.preset.stored_size)
-        return self.preset.crop_image(img, self.train, rng)
+        return self.preset.crop_file(path, self.train, rng)
 
     def _report(self, i, error):
         if not self._broken[i]:

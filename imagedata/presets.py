@@ -17,7 +17,7 @@ import math
 import numpy
 from PIL import Image
 
-from imagedata.reader import to_chw
+from imagedata.reader import load_rgb, to_chw
 
 PRESETS = ('blog', 'example')
 SCALE = 1.0 / 255.0
@@ -95,6 +95,12 @@ class Preset(object):
         if flip:
             part = part.transpose(Image.FLIP_LEFT_RIGHT)
         return to_chw(part)
+
+    def crop_file(self, path, train, rng):
+        """Decode an image file (big JPEGs drafted down to no less than the
+        stored size) and crop it as crop_image does."""
+        img = load_rgb(path, draft_for=self.stored_size)
+        return self.crop_image(img, train, rng)
 
     def crop_stored(self, chw, train, rng):
         """The same crop from a stored uint8 (3, H, W) array (the cache)."""

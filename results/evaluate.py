@@ -86,7 +86,7 @@ def main(argv=None):
         if not val_path:
             raise extras.UsageError('no VAL given and none in the summary')
         pairs = listfile.read_list(val_path, run.n_class)
-        extras.check_root(val_path, pairs, root)
+        pairs = extras.check_images(val_path, pairs, root)
         device = extras.get_device(args)
         model = run.load_model(args.model)
     except (summary.SummaryError, listfile.ListError, extras.UsageError,

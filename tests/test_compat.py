@@ -6,9 +6,9 @@ import numpy
 import pytest
 
 
-def run_python(code):
+def run_python(code, env=None):
     return subprocess.run([sys.executable, '-c', code], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, env=env)
 
 
 def test_patches_only_what_the_stack_lacks():
@@ -74,9 +74,7 @@ PRINT_PRELOAD = (
 
 def test_cudnn_wheel_is_preloaded_for_cupy(tmp_path):
     site, lib = _fake_cudnn_wheel(tmp_path, with_cupy=True)
-    result = subprocess.run([sys.executable, '-c', PRINT_PRELOAD],
-                            capture_output=True, text=True, timeout=120,
-                            env=_with_path(site))
+    result = run_python(PRINT_PRELOAD, env=_with_path(site))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         str(['cudnn wheel ' + str(lib)]), 'True']
@@ -84,9 +82,7 @@ def test_cudnn_wheel_is_preloaded_for_cupy(tmp_path):
 
 def test_cudnn_wheel_is_left_alone_without_cupy(tmp_path):
     site, _ = _fake_cudnn_wheel(tmp_path, with_cupy=False)
-    result = subprocess.run([sys.executable, '-c', PRINT_PRELOAD],
-                            capture_output=True, text=True, timeout=120,
-                            env=_with_path(site))
+    result = run_python(PRINT_PRELOAD, env=_with_path(site))
     assert result.returncode == 0, result.stderr
     assert 'cudnn' not in result.stdout.splitlines()[0]
     assert result.stdout.splitlines()[1] == 'False'
