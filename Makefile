@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHON VENV
 
-.PHONY: venv test test-all test-faults demo reproduce clean bench-feeder sample docs gpu-check
+.PHONY: venv test test-all test-faults demo reproduce clean bench-feeder sample docs gpu-check \
+	torch-venv bench-speed
 
 venv:
 	@tools/ensure-venv
@@ -33,11 +34,22 @@ reproduce: venv
 bench-feeder: venv
 	$(PY) bench/feeder.py
 
-# Chainer's and PyTorch's training speed per network on GPU $(GPU); the
-# table goes to results/gpu/ (PyTorch is timed only when installed).
+# Training speed per network: Chainer's own kernels, kernels/ and PyTorch
+# (installed in $(TORCH_VENV), apart: torch wants a newer setuptools than
+# Chainer's build). bench-speed on the CPU; gpu-check on GPU $(GPU).
+TORCH_VENV ?= .venv-torch
+SPEED_ARGS ?=
+torch-venv:
+	@test -x $(TORCH_VENV)/bin/python || { $(PYTHON) -m venv $(TORCH_VENV) && \
+	  $(TORCH_VENV)/bin/pip install -q "torch==2.13.0" pillow && \
+	  $(TORCH_VENV)/bin/pip install -q --no-build-isolation chainer==7.8.1; }
+
+bench-speed: torch-venv
+	$(TORCH_VENV)/bin/python bench/train_speed.py $(SPEED_ARGS)
+
 gpu-check: venv
 	$(PY) -c "import cupy" 2>/dev/null || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
-	$(PY) bench/gpu_check.py --gpu $(GPU) --out results/gpu/table.md
+	$(PY) bench/train_speed.py --gpu $(GPU) --out results/gpu/table.md $(SPEED_ARGS)
 
 # Regenerates docs/shapes.md (layer tables, AlexNet walk-through) from models/.
 docs: venv
@@ -48,4 +60,4 @@ sample: venv
 	$(PY) -m labeling.fashion_mnist sample/fashion-mnist --split train --limit-per-class 30
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(TORCH_VENV) .pytest_cache build *.egg-info

@@ -250,6 +250,8 @@ def train(args):
         'preprocess': args.preprocess,
         'mean': summary.MEAN_FILE if mean is not None else None,
         'seed': args.seed,
+        'cpu_kernels': ('chainer' if args.reference_kernels
+                        else 'kernels/'),
         'train': os.path.abspath(args.train),
         'val': os.path.abspath(args.val),
         'root': os.path.abspath(args.root),

@@ -12,6 +12,7 @@ import chainer
 import numpy
 from chainer import training
 
+import kernels
 import models
 from imagedata import listfile, presets
 
@@ -28,9 +29,13 @@ def add_device_options(parser):
     group.add_argument('--gpu', '-g', type=int, default=None, metavar='N',
                        help='GPU id (negative: CPU); the CPU when neither '
                             '--gpu nor --device is given')
+    kernels.add_argument(parser)
 
 
 def get_device(args):
+    """The device the options name; on the CPU, this project's kernels
+    unless --reference-kernels."""
+    kernels.use_from_args(args)
     spec = args.device if args.device is not None else args.gpu
     if spec is None:
         spec = '@numpy'

@@ -12,6 +12,8 @@ raises UnsupportedFunction naming it.
 import chainer
 import numpy
 
+import kernels
+
 import torch
 import torch.nn.functional as F
 
@@ -45,8 +47,10 @@ class TorchTwin(torch.nn.Module):
 
     def __init__(self, model, x, t):
         super(TorchTwin, self).__init__()
+        # Read Chainer's own function nodes, not those of kernels/.
         with chainer.using_config('train', True), \
-                chainer.using_config('enable_backprop', True):
+                chainer.using_config('enable_backprop', True), \
+                kernels.reference():
             x, t = chainer.Variable(x), chainer.Variable(t)
             loss = model(x, t)
         self.weights = torch.nn.ParameterDict()

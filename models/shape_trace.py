@@ -15,6 +15,8 @@ import chainer
 import chainer.links as L
 import numpy as np
 
+import kernels
+
 CHANNELS = 3  # images are fed as RGB
 
 CONV = 'Convolution2DFunction'
@@ -226,7 +228,9 @@ def trace(model, insize):
     t = np.zeros((1,), np.int32)
     links = _LinkStack()
     recorder = _Recorder(model, links)
-    with chainer.using_config('train', False), links, recorder:
+    # The size rules read Chainer's own function nodes.
+    with chainer.using_config('train', False), kernels.reference(), links, \
+            recorder:
         try:
             output = model(x, t)
         except Exception as error:  # any Chainer/NumPy complaint about sizes

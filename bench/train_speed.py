@@ -1,0 +1,295 @@
+#!/usr/bin/env python
+"""Training speed of each network: Chainer (Chainer's own kernels and this
+project's kernels/) against the same network in PyTorch, in one run.
+
+    python bench/train_speed.py [--arch alex] [--batchsize 32]   # CPU
+    python bench/train_speed.py --gpu 0 --out results/gpu/table.md
+    python bench/train_speed.py --dry-run    # tiny and quick: checks the script
+
+For each architecture at its input size, on random images: images/s of
+one training step (forward + backward + MomentumSGD update, as in
+train_imagenet.py) for each variant, the variants taking turns step by
+step so that they share the machine's ups and downs; the median of the
+timed steps after --warmup untimed ones. Variants:
+
+  reference  Chainer with its own functions (--reference-kernels)
+  kernels    Chainer with kernels/ (CPU only: on a GPU both are CuPy's)
+  pytorch    bench/torch_twin.py: the same network read off the Chainer
+             graph, same weights; checked to have the same parameter count
+             and to compute the same loss before anything is timed
+
+The ratios come last: kernels/reference (what kernels/ gains) and
+Chainer/PyTorch (the gap left). No data is read: this measures the
+networks, not the image loader (bench/feeder.py does that).
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import chainer_compat  # noqa: F401,E402
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+
+import chainer  # noqa: E402
+import numpy  # noqa: E402
+
+import kernels  # noqa: E402
+import models  # noqa: E402
+import training_extras  # noqa: E402
+
+N_CLASS = 34  # the blog's categories
+BLOG_ARCHS = ('alex', 'nin', 'googlenet', 'densenet')
+# --dry-run: a shallow DenseNet and 2 images, enough to run every line.
+DRY = {'batchsize': 2, 'steps': 2, 'warmup': 1}
+DRY_OPTIONS = {'densenet': dict(n_layer=2, growth_rate=4, in_ch=8)}
+LOSS_TOLERANCE = 1e-3  # relative; float32 sums in another order
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--arch', '-a', action='append',
+                        choices=sorted(models.ARCHS),
+                        help='network (repeatable; default: {})'.format(
+                            ', '.join(BLOG_ARCHS)))
+    parser.add_argument('--gpu', '-g', type=int, default=-1,
+                        help='GPU id, or -1 for the CPU (default)')
+    parser.add_argument('--batchsize', '-B', type=int, default=32)
+    parser.add_argument('--steps', type=int, default=5,
+                        help='timed steps per variant (default %(default)s)')
+    parser.add_argument('--warmup', type=int, default=2,
+                        help='untimed steps first (default %(default)s)')
+    parser.add_argument('--variants', default='reference,kernels,pytorch',
+                        help='which to time (default %(default)s; pytorch '
+                             'only when it is importable)')
+    parser.add_argument('--out', default=None,
+                        help='also write the table (Markdown) here')
+    parser.add_argument('--dry-run', action='store_true',
+                        help='CPU, {batchsize} images, {warmup}+{steps} '
+                             'steps, a shallow DenseNet'.format(**DRY))
+    args = parser.parse_args(argv)
+    if args.dry_run:
+        vars(args).update(DRY, gpu=-1)
+    args.arch = args.arch or list(BLOG_ARCHS)
+    args.variants = [v for v in args.variants.split(',') if v]
+    unknown = set(args.variants) - {'reference', 'kernels', 'pytorch'}
+    if unknown:
+        parser.error('unknown variant(s): {}'.format(', '.join(unknown)))
+    if args.gpu >= 0 and 'kernels' in args.variants:
+        # kernels/ replaces CPU functions only: one Chainer row on a GPU.
+        args.variants.remove('kernels')
+        if 'reference' not in args.variants:
+            args.variants.insert(0, 'reference')
+    if 'pytorch' in args.variants and not torch_available():
+        args.variants.remove('pytorch')
+    return args
+
+
+def torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def build(arch, dry_run):
+    options = DRY_OPTIONS.get(arch, {}) if dry_run else {}
+    numpy.random.seed(0)  # the same initial weights for every variant
+    return models.get_model(arch, N_CLASS, **options)
+
+
+def random_batch(insize, batchsize):
+    rng = numpy.random.RandomState(0)
+    x = rng.uniform(-1, 1, (batchsize, 3, insize, insize))
+    t = rng.randint(0, N_CLASS, batchsize)
+    return x.astype(numpy.float32), t.astype(numpy.int32)
+
+
+class ChainerStep(object):
+    """One MomentumSGD training step of a Chainer model."""
+
+    def __init__(self, model, device, x, t, fast):
+        self.fast = fast
+        model.to_device(device)
+        self.model = model
+        self.device = device
+        self.optimizer = chainer.optimizers.MomentumSGD(lr=0.01,
+                                                        momentum=0.9)
+        self.optimizer.setup(model)
+        self.x, self.t = device.send(x), device.send(t)
+
+    def __call__(self):
+        kernels.use(self.fast)
+        with chainer.using_device(self.device):
+            self.optimizer.update(self.model, self.x, self.t)
+        if self.device.xp is not numpy:
+            self.device.device.synchronize()
+
+
+class TorchStep(object):
+    """The same step in PyTorch, on the twin of a Chainer model."""
+
+    def __init__(self, model, x, t, gpu):
+        import torch
+        from torch_twin import TorchTwin
+        twin = TorchTwin(model, x, t)
+        check_twin(model, twin, x, t)
+        self.where = 'cpu' if gpu < 0 else 'cuda:{}'.format(gpu)
+        self.twin = twin.to(self.where)
+        self.x = torch.from_numpy(x).to(self.where)
+        self.t = torch.from_numpy(t).to(self.where)
+        self.optimizer = torch.optim.SGD(self.twin.parameters(), lr=0.01,
+                                         momentum=0.9)
+        self.sync = (torch.cuda.synchronize if gpu >= 0 else
+                     (lambda: None))
+
+    def __call__(self):
+        self.optimizer.zero_grad()
+        self.twin(self.x, self.t).backward()
+        self.optimizer.step()
+        self.sync()
+
+
+def check_twin(model, twin, x, t):
+    """Same parameter count and same loss (so same layer shapes and
+    pooling rounding), in test mode, before anything is timed."""
+    import torch
+    ours = sum(p.size for p in model.params())
+    theirs = sum(p.numel() for p in twin.parameters())
+    assert ours == theirs, 'parameters: Chainer {}, PyTorch {}'.format(
+        ours, theirs)
+    with chainer.using_config('train', False), kernels.reference():
+        expected = float(model(x, t).array)
+    twin.eval()
+    with torch.no_grad():
+        got = float(twin(torch.from_numpy(x), torch.from_numpy(t)))
+    twin.train()
+    assert abs(got - expected) <= LOSS_TOLERANCE * max(1.0, abs(expected)), \
+        'loss: Chainer {}, PyTorch {}'.format(expected, got)
+
+
+def make_steps(arch, args, device):
+    steps = {}
+    for variant in args.variants:
+        model = build(arch, args.dry_run)
+        x, t = random_batch(model.insize, args.batchsize)
+        if variant == 'pytorch':
+            steps[variant] = TorchStep(model, x, t, args.gpu)
+        else:
+            steps[variant] = ChainerStep(model, device, x, t,
+                                         fast=variant == 'kernels')
+    return steps
+
+
+def time_alternately(steps, args):
+    """{variant: median images/s}, the variants taking turns."""
+    seconds = {name: [] for name in steps}
+    for i in range(args.warmup + args.steps):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            if i >= args.warmup:
+                seconds[name].append(time.perf_counter() - start)
+    return {name: args.batchsize / float(numpy.median(s))
+            for name, s in seconds.items()}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    sys.path.insert(0, HERE)  # torch_twin
+    device = chainer.get_device('@numpy' if args.gpu < 0 else
+                                '@cupy:{}'.format(args.gpu))
+    device.use()
+    was_installed = kernels.installed()
+    print(describe(device, args))
+    header, rule = table_header(args.variants)
+    print(header)
+    print(rule)
+    rows = []
+    try:
+        for arch in args.arch:
+            rate = time_alternately(make_steps(arch, args, device), args)
+            rows.append(format_row(arch, rate, args.variants))
+            print(rows[-1], flush=True)
+    finally:
+        kernels.use(was_installed)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)),
+                    exist_ok=True)
+        with open(args.out, 'w', encoding='utf-8') as f:
+            f.write('{}\n\n{}\n'.format(describe(device, args),
+                                        '\n'.join([header, rule] + rows)))
+        print('wrote', args.out)
+    return 0
+
+
+NAMES = {'reference': 'Chainer', 'kernels': 'Chainer + kernels/',
+         'pytorch': 'PyTorch'}
+
+
+def table_header(variants):
+    columns = ['arch'] + ['{} images/s'.format(NAMES[v]) for v in variants]
+    ratios = ratio_names(variants)
+    header = '| ' + ' | '.join(columns + [r[0] for r in ratios]) + ' |'
+    rule = '|---|' + '---:|' * (len(columns) - 1 + len(ratios))
+    return header, rule
+
+
+def ratio_names(variants):
+    """(title, numerator, denominator) of each ratio column."""
+    ratios = []
+    if 'kernels' in variants and 'reference' in variants:
+        ratios.append(('kernels/ / Chainer', 'kernels', 'reference'))
+    if 'pytorch' in variants:
+        ours = 'kernels' if 'kernels' in variants else 'reference'
+        if ours in variants:
+            ratios.append(('{} / PyTorch'.format(NAMES[ours]), ours,
+                           'pytorch'))
+    return ratios
+
+
+def format_row(arch, rate, variants):
+    cells = [arch] + ['{:.2f}'.format(rate[v]) for v in variants]
+    cells += ['{:.2f}'.format(rate[a] / rate[b])
+              for _, a, b in ratio_names(variants)]
+    return '| ' + ' | '.join(cells) + ' |'
+
+
+def describe(device, args):
+    versions = 'Python {}, Chainer {}, NumPy {}'.format(
+        platform.python_version(), chainer.__version__, numpy.__version__)
+    if device.xp is not numpy:
+        import cupy
+        name = cupy.cuda.runtime.getDeviceProperties(args.gpu)['name']
+        versions += ', CuPy {}; {}'.format(
+            cupy.__version__, training_extras.cudnn_status(device))
+        where = name.decode() if isinstance(name, bytes) else name
+    else:
+        where = 'CPU: {} cores, {}'.format(os.cpu_count(), cpu_name())
+        if args.dry_run:
+            where += ' (dry run: tiny, not a measurement)'
+    if 'pytorch' in args.variants:
+        import torch
+        versions += ', PyTorch {} ({} threads)'.format(
+            torch.__version__, torch.get_num_threads())
+    return '{}; batch {}, median of {} steps after {}; {}'.format(
+        where, args.batchsize, args.steps, args.warmup, versions)
+
+
+def cpu_name():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown CPU'
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Faster CPU kernels for the functions the blog's networks spend their
+training time in, switched on and off in this one place.
+
+The models keep calling Chainer (L.Convolution2D, F.max_pooling_2d,
+F.local_response_normalization). install() points those names at this
+package's functions, which run their own FunctionNodes on NumPy arrays and
+hand everything else (CuPy arrays, iDeep, dilation, groups) to Chainer's
+original; uninstall() or reference() puts Chainer's own back. Each
+replacement has its gradient checked against Chainer's in the tests, and
+bench/train_speed.py measures both.
+"""
+import contextlib
+import importlib
+
+# (Chainer module, name in it, our module, our function)
+REPLACEMENTS = (
+    ('chainer.functions.connection.convolution_2d', 'convolution_2d',
+     'kernels.convolution', 'convolution_2d'),
+    ('chainer.functions', 'convolution_2d',
+     'kernels.convolution', 'convolution_2d'),
+    ('chainer.functions', 'max_pooling_2d',
+     'kernels.pooling', 'max_pooling_2d'),
+    # L.InceptionBN calls the function through its module.
+    ('chainer.functions.pooling.max_pooling_nd', 'max_pooling_2d',
+     'kernels.pooling', 'max_pooling_2d'),
+    ('chainer.functions', 'local_response_normalization',
+     'kernels.normalization', 'local_response_normalization'),
+)
+
+_originals = {}
+
+
+def _targets():
+    for module_name, name, ours_module, ours_name in REPLACEMENTS:
+        module = importlib.import_module(module_name)
+        ours = getattr(importlib.import_module(ours_module), ours_name)
+        yield module, name, ours
+
+
+def install():
+    """Route the models' calls on NumPy arrays to this package's kernels."""
+    for module, name, ours in _targets():
+        current = getattr(module, name)
+        if current is not ours:
+            _originals[(module.__name__, name)] = current
+            setattr(module, name, ours)
+
+
+def uninstall():
+    """Restore Chainer's own functions."""
+    for module, name, _ in _targets():
+        original = _originals.pop((module.__name__, name), None)
+        if original is not None:
+            setattr(module, name, original)
+
+
+def installed():
+    return all(getattr(module, name) is ours
+               for module, name, ours in _targets())
+
+
+def use(fast):
+    """install() when `fast`, else uninstall()."""
+    (install if fast else uninstall)()
+
+
+@contextlib.contextmanager
+def reference():
+    """Chainer's own kernels inside the block, then as before."""
+    was_installed = installed()
+    uninstall()
+    try:
+        yield
+    finally:
+        if was_installed:
+            install()
+
+
+def add_argument(parser):
+    parser.add_argument(
+        '--reference-kernels', action='store_true',
+        help="use Chainer's own CPU convolution, max pooling and LRN "
+             "instead of this project's faster ones (kernels/)")
+
+
+def use_from_args(args):
+    use(not args.reference_kernels)

@@ -1,0 +1,67 @@
+"""bench/train_speed.py end to end in its CPU dry mode, without PyTorch."""
+import os
+import re
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'bench'))
+
+import kernels  # noqa: E402
+import train_speed  # noqa: E402
+
+ROW = re.compile(r'^\| densenet \| (\d+\.\d\d) \| (\d+\.\d\d) \| '
+                 r'(\d+\.\d\d) \|$')
+
+
+def test_dry_run_writes_a_row_with_both_chainer_variants(tmp_path, capsys):
+    was_installed = kernels.installed()
+    out = tmp_path / 'speed' / 'table.md'
+    assert train_speed.main(['--dry-run', '--arch', 'densenet',
+                             '--variants', 'reference,kernels',
+                             '--out', str(out)]) == 0
+    assert kernels.installed() == was_installed
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith('CPU: ') and '(dry run' in lines[0]
+    assert 'batch 2, median of 2 steps after 1' in lines[0]
+    assert lines[2] == ('| arch | Chainer images/s | Chainer + kernels/ '
+                        'images/s | kernels/ / Chainer |')
+    match = ROW.match(lines[4])
+    assert match, lines[4]
+    reference, ours, ratio = (float(v) for v in match.groups())
+    assert reference > 0 and ours > 0
+    assert ratio == pytest.approx(ours / reference, abs=0.01)
+    assert lines[4] in capsys.readouterr().out
+
+
+def test_ratios_come_last_and_compare_the_right_columns():
+    variants = ['reference', 'kernels', 'pytorch']
+    header, rule = train_speed.table_header(variants)
+    assert header.endswith('| kernels/ / Chainer | '
+                           'Chainer + kernels/ / PyTorch |')
+    assert rule.count('|') == header.count('|')
+    row = train_speed.format_row(
+        'alex', {'reference': 4.0, 'kernels': 10.0, 'pytorch': 8.0}, variants)
+    assert row == '| alex | 4.00 | 10.00 | 8.00 | 2.50 | 1.25 |'
+
+
+def test_defaults_are_the_blog_networks_on_the_cpu(monkeypatch):
+    monkeypatch.setattr(train_speed, 'torch_available', lambda: False)
+    args = train_speed.parse_args([])
+    assert args.arch == ['alex', 'nin', 'googlenet', 'densenet']
+    assert (args.gpu, args.batchsize) == (-1, 32)
+    assert args.variants == ['reference', 'kernels']  # no PyTorch here
+    # On a GPU kernels/ changes nothing: one Chainer row.
+    assert train_speed.parse_args(['--gpu', '0']).variants == ['reference']
+
+
+def test_bad_variant_and_help(capsys):
+    with pytest.raises(SystemExit) as exit:
+        train_speed.parse_args(['--variants', 'reference,tensorflow'])
+    assert exit.value.code == 2
+    assert 'tensorflow' in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit:
+        train_speed.parse_args(['--help'])
+    assert exit.value.code == 0
+    assert '--dry-run' in capsys.readouterr().out
