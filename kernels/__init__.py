@@ -23,6 +23,10 @@ REPLACEMENTS = (
     # L.InceptionBN calls the function through its module.
     ('chainer.functions.pooling.max_pooling_nd', 'max_pooling_2d',
      'kernels.pooling', 'max_pooling_2d'),
+    ('chainer.functions', 'average_pooling_2d',
+     'kernels.average_pooling', 'average_pooling_2d'),
+    ('chainer.functions.pooling.average_pooling_2d', 'average_pooling_2d',
+     'kernels.average_pooling', 'average_pooling_2d'),
     ('chainer.functions', 'local_response_normalization',
      'kernels.normalization', 'local_response_normalization'),
 )

@@ -30,6 +30,8 @@ from chainer.utils import conv, type_check
 from chainer.functions.connection.convolution_2d import (
     convolution_2d as reference_convolution_2d)
 
+from kernels import shifted
+
 
 def _pair(value):
     if hasattr(value, '__getitem__'):
@@ -39,6 +41,8 @@ def _pair(value):
 
 # Images per matrix product: enough columns to keep BLAS efficient.
 TARGET_COLUMNS = 2048
+# Output channels under which stride-1 convolutions use kernels/shifted.py.
+SHIFTED_BELOW_OUT_C = 64
 
 
 def _view(array, shape):
@@ -80,6 +84,9 @@ class _Geometry(object):
         self.pointwise = (self.kh == self.kw == self.sy == self.sx == 1
                           and self.ph == self.pw == 0)
         self.wide = not self.pointwise and self.sy == self.sx == 1
+        # Stride 1 with few output channels: the patch matrix would be
+        # far bigger than the product (see kernels/shifted.py).
+        self.shifted = self.wide and self.out_c < SHIFTED_BELOW_OUT_C
         # Rows and columns a window can reach (cover_all's last window may
         # run past the padded input, as in Chainer's im2col).
         self.padded_h = max(self.h + 2 * self.ph,
@@ -197,6 +204,11 @@ class Convolution2D(function_node.FunctionNode):
         self.retain_inputs((0, 1))
         x, w = inputs[:2]
         g = self.geometry(x.shape, w.shape)
+        if g.shifted:
+            y = shifted.forward(x, w, g)
+            if len(inputs) == 3:
+                y += inputs[2][:, None, None]
+            return y,
         w_matrix = w.reshape(g.out_c, g.k)
         y = numpy.empty((g.n, g.out_c, g.oh, g.ow), dtype=x.dtype)
         padded = g.padded_buffer(x.dtype)
@@ -233,6 +245,9 @@ class Convolution2DGrad(function_node.FunctionNode):
         x, w, gy = inputs
         g = self.conv_node.geometry(x.shape, w.shape)
         want_x, want_w = 0 in self.indexes, 1 in self.indexes
+        if g.shifted:
+            gx, gw = shifted.backward(x, w, gy, g, want_x, want_w)
+            return self._outputs(gx, gw, gy)
         w_matrix = w.reshape(g.out_c, g.k)
         gx = numpy.empty(x.shape, x.dtype) if want_x else None
         gw = numpy.zeros((g.out_c, g.k), dtype=w.dtype) if want_w else None
@@ -263,11 +278,15 @@ class Convolution2DGrad(function_node.FunctionNode):
                 numpy.matmul(w_matrix.T, gy_matrix, out=patch_grad)
                 for b in range(count):
                     g.scatter(patches[:, b], padded_grad, gx[start + b])
+        return self._outputs(gx, None if gw is None else gw.reshape(w.shape),
+                             gy)
+
+    def _outputs(self, gx, gw, gy):
         outputs = []
-        if want_x:
+        if 0 in self.indexes:
             outputs.append(gx)
-        if want_w:
-            outputs.append(gw.reshape(w.shape))
+        if 1 in self.indexes:
+            outputs.append(gw)
         if 2 in self.indexes:
             outputs.append(gy.sum(axis=(0, 2, 3)))
         return tuple(outputs)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from kernels import convolution as kc
+from kernels import shifted
 
 with warnings.catch_warnings():
     # chainer.testing, which gradient_check imports, applies a pytest mark
@@ -33,6 +34,15 @@ CONVS = [
     ((2, 3, 23, 23), (4, 3, 11, 11), 4, 0, False),        # AlexNet conv1
     ((2, 3, 25, 25), (4, 3, 11, 11), 4, 0, True),
 ]
+
+
+@pytest.fixture(autouse=True, params=['patches', 'shifted'])
+def stride1_strategy(request, monkeypatch):
+    """Every test twice: stride-1 convolutions through the patch matrix,
+    then through kernels/shifted.py."""
+    monkeypatch.setattr(kc, 'SHIFTED_BELOW_OUT_C',
+                        0 if request.param == 'patches' else 10 ** 9)
+    return request.param
 
 
 def dims(value):
@@ -98,7 +108,15 @@ def geometry(x_shape, w_shape, stride, pad, cover_all):
 
 
 def two_images_per_chunk(monkeypatch, *case):
-    monkeypatch.setattr(kc, 'TARGET_COLUMNS', 2 * geometry(*case).columns)
+    g = geometry(*case)
+    monkeypatch.setattr(kc, 'TARGET_COLUMNS', 2 * g.columns)
+    monkeypatch.setattr(shifted, 'TARGET_COLUMNS',
+                        2 * g.padded_h * g.padded_w)
+
+
+def images_per_chunk(*case):
+    g = geometry(*case)
+    return shifted.TallStack(g, np.float32).chunk if g.shifted else g.chunk
 
 
 def chunked(name, *case, shrink=True):
@@ -114,9 +132,10 @@ CHUNKED = [
     chunked('strided-p0-cover_all-overhang', (5, 2, 8, 8), (3, 2, 3, 3), 2,
             0, True),
     # AlexNet conv2 (27x27, 5x5, pad 2) at the real TARGET_COLUMNS: 3 images
-    # per chunk, so a batch of 4 has two. The padded chunks check that the
+    # per patch-matrix chunk, 5 per shifted one; a batch of 7 has a short
+    # last chunk either way. The padded chunks check that the
     # input-gradient scatter leaves the gathering buffer's border zero.
-    chunked('alexnet-conv2-default-chunks', (4, 2, 27, 27), (3, 2, 5, 5), 1,
+    chunked('alexnet-conv2-default-chunks', (7, 2, 27, 27), (3, 2, 5, 5), 1,
             2, False, shrink=False),
 ]
 
@@ -126,7 +145,7 @@ def test_chunks_with_a_short_last_one(case, shrink, monkeypatch):
     if shrink:
         two_images_per_chunk(monkeypatch, *case)
     x_shape, w_shape, stride, pad, cover_all = case
-    chunk = geometry(*case).chunk
+    chunk = images_per_chunk(*case)
     assert 1 < chunk < x_shape[0] and x_shape[0] % chunk != 0
     x, W, b, rng = inputs(x_shape, w_shape, True)
     check_against_chainer(x, W, b, rng, stride, pad, cover_all)
