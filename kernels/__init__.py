@@ -27,6 +27,8 @@ REPLACEMENTS = (
      'kernels.average_pooling', 'average_pooling_2d'),
     ('chainer.functions.pooling.average_pooling_2d', 'average_pooling_2d',
      'kernels.average_pooling', 'average_pooling_2d'),
+    ('chainer.functions', 'batch_normalization',
+     'kernels.batch_normalization', 'batch_normalization'),
     ('chainer.functions', 'local_response_normalization',
      'kernels.normalization', 'local_response_normalization'),
 )
@@ -83,8 +85,9 @@ def reference():
 def add_argument(parser):
     parser.add_argument(
         '--reference-kernels', action='store_true',
-        help="use Chainer's own CPU convolution, max pooling and LRN "
-             "instead of this project's faster ones (kernels/)")
+        help="use Chainer's own CPU convolution, pooling, batch and local "
+             "response normalization instead of this project's faster "
+             "ones (kernels/)")
 
 
 def use_from_args(args):

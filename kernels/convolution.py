@@ -41,6 +41,7 @@ def _pair(value):
 
 # Images per matrix product: enough columns to keep BLAS efficient.
 TARGET_COLUMNS = 2048
+BLAS_DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 # Output channels under which stride-1 convolutions use kernels/shifted.py.
 SHIFTED_BELOW_OUT_C = 64
 
@@ -303,8 +304,11 @@ def applies(x, W, dilate=1, groups=1, **_):
         return False
     x_array = x.array if isinstance(x, chainer.Variable) else x
     w_array = W.array if isinstance(W, chainer.Variable) else W
+    # float16 has no BLAS products: Chainer's path is as good there.
     return (isinstance(x_array, numpy.ndarray)
             and isinstance(w_array, numpy.ndarray)
+            and x_array.dtype in BLAS_DTYPES
+            and w_array.dtype == x_array.dtype
             and not chainer.backends.intel64.should_use_ideep('>=auto'))
 
 

@@ -207,6 +207,8 @@ def test_dispatch(monkeypatch):
                                 b[3 * i:3 * i + 3]).array for i in range(2)]
     assert_close(y.array, np.concatenate(halves, axis=1))
     assert kc.applies(x, W)
+    # float16 has no BLAS products: Chainer's own path.
+    assert not kc.applies(x.astype(np.float16), W.astype(np.float16))
     monkeypatch.setattr(intel64, 'should_use_ideep', lambda level: True)
     assert not kc.applies(x, W)
     assert type(kc.convolution_2d(x, W).creator) \

@@ -5,6 +5,7 @@ import chainer
 import numpy
 import pytest
 
+import kernels
 import predict
 import tiny_runs
 import train_imagenet
@@ -55,6 +56,7 @@ def test_summary_records_the_run(run):
     assert summary['wall_time_s'] > 0
     assert summary['train_images_per_s'] > 0
     assert summary['device'].startswith('cpu')
+    assert summary['cpu_kernels'] == 'kernels/'  # the default
     assert summary['versions']['chainer'] == chainer.__version__
     assert summary['versions']['numpy'] == numpy.__version__
     assert summary['n_train'] == 24 and summary['n_val'] == tiny_runs.N_VAL
@@ -100,6 +102,14 @@ def test_test_flag_runs_a_few_iterations(data, tmp_path):
     assert summary['test_run'] is True
     assert summary['iteration'] == train_imagenet.TEST_ITERATIONS
     assert summary['n_val'] == train_imagenet.TEST_BATCH
+
+
+def test_reference_kernels_flag_runs_on_chainers_own(data, tmp_path):
+    out = str(tmp_path / 'reference')
+    assert train_imagenet.main(train_args(data, out, '--test',
+                                          '--reference-kernels')) == 0
+    assert not kernels.installed()
+    assert read_summary(out)['cpu_kernels'] == 'chainer'
 
 
 def test_class_count_from_labels_txt_else_largest_label(tmp_path):
