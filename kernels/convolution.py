@@ -48,8 +48,9 @@ SHIFTED_BELOW_OUT_C = 64
 
 def _view(array, shape):
     """`array` reshaped without a copy (a copy would lose writes)."""
-    view = array.view()
-    view.shape = shape
+    view = array.reshape(shape)
+    if not numpy.may_share_memory(view, array):
+        raise AssertionError('reshaping to {} copies'.format(shape))
     return view
 
 
