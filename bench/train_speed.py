@@ -40,6 +40,7 @@ import numpy  # noqa: E402
 import kernels  # noqa: E402
 import models  # noqa: E402
 import training_extras  # noqa: E402
+from results import summary  # noqa: E402
 
 N_CLASS = 34  # the blog's categories
 BLOG_ARCHS = ('alex', 'nin', 'googlenet', 'densenet')
@@ -262,33 +263,19 @@ def format_row(arch, rate, variants):
 def describe(device, args):
     versions = 'Python {}, Chainer {}, NumPy {}'.format(
         platform.python_version(), chainer.__version__, numpy.__version__)
+    where = summary.describe_device(device)
     if device.xp is not numpy:
         import cupy
-        name = cupy.cuda.runtime.getDeviceProperties(args.gpu)['name']
         versions += ', CuPy {}; {}'.format(
             cupy.__version__, training_extras.cudnn_status(device))
-        where = name.decode() if isinstance(name, bytes) else name
-    else:
-        where = 'CPU: {} cores, {}'.format(os.cpu_count(), cpu_name())
-        if args.dry_run:
-            where += ' (dry run: tiny, not a measurement)'
+    elif args.dry_run:
+        where += ' (dry run: tiny, not a measurement)'
     if 'pytorch' in args.variants:
         import torch
         versions += ', PyTorch {} ({} threads)'.format(
             torch.__version__, torch.get_num_threads())
     return '{}; batch {}, median of {} steps after {}; {}'.format(
         where, args.batchsize, args.steps, args.warmup, versions)
-
-
-def cpu_name():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown CPU'
 
 
 if __name__ == '__main__':
