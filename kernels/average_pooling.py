@@ -16,17 +16,15 @@ the last window get no gradient.
 import chainer_compat  # noqa: F401  (must precede chainer)
 import numpy
 
-from chainer import backend
 from chainer import function_node
-from chainer.backends import intel64
 from chainer.functions.pooling.average_pooling_2d import (
     average_pooling_2d as reference_average_pooling_2d)
 from chainer.utils import conv
 from chainer.utils import conv_nd
 from chainer.utils import type_check
 
-# Bytes of padded input per chunk of planes: measured fastest around 1 MiB.
-_CHUNK_BYTES = 1 << 20
+from kernels import blocks
+from kernels.blocks import as_planes
 
 
 class _Grid(object):
@@ -59,14 +57,13 @@ class _Grid(object):
         self.unpadded = ((self.H, self.W) == (h, w) and
                          numpy.dtype(dtype) == self.dtype)
         plane_bytes = self.H * self.W * self.dtype.itemsize
-        self.chunk = max(1, _CHUNK_BYTES // plane_bytes)
+        self.chunk = max(1, blocks.CHUNK_BYTES // plane_bytes)
         self.coefficient = 1.0 / (kh * kw)
         # One window covering each whole plane (a global pool): a plain mean.
         self.whole_plane = (kh, kw) == (h, w) and pad == (0, 0)
 
     def chunks(self):
-        for start in range(0, self.planes, self.chunk):
-            yield slice(start, min(start + self.chunk, self.planes))
+        return blocks.chunks(self.planes, self.chunk)
 
     def buffers(self):
         """Per-chunk scratch: padded planes and the row sums."""
@@ -158,10 +155,6 @@ def _average_pool_grad(grid, gy_planes, dtype):
     return gx
 
 
-def _as_planes(a):
-    return numpy.ascontiguousarray(a).reshape((-1,) + a.shape[2:])
-
-
 class AveragePooling2D(function_node.FunctionNode):
     """Spatial average pooling over (N, C, H, W) numpy arrays."""
 
@@ -181,7 +174,7 @@ class AveragePooling2D(function_node.FunctionNode):
         x, = inputs
         self.in_shape, self.in_dtype = x.shape, x.dtype
         self.grid = _Grid(x.shape, self.ksize, self.stride, self.pad, x.dtype)
-        y = _average_pool(self.grid, _as_planes(x))
+        y = _average_pool(self.grid, as_planes(x))
         return y.reshape(x.shape[:2] + y.shape[1:]),
 
     def backward(self, indexes, grad_outputs):
@@ -197,7 +190,7 @@ class AveragePooling2DGrad(function_node.FunctionNode):
     def forward_cpu(self, inputs):
         gy, = inputs
         pooling = self.pooling
-        gx = _average_pool_grad(pooling.grid, _as_planes(gy),
+        gx = _average_pool_grad(pooling.grid, as_planes(gy),
                                 pooling.in_dtype)
         return gx.reshape(pooling.in_shape),
 
@@ -214,7 +207,6 @@ def average_pooling_2d(x, ksize, stride=None, pad=0):
     numpy inputs use AveragePooling2D; anything else (GPU, ChainerX, iDeep)
     goes to Chainer's own function.
     """
-    if (backend.get_array_module(x) is not numpy
-            or intel64.should_use_ideep('>=auto')):
+    if not blocks.numpy_inputs(x):
         return reference_average_pooling_2d(x, ksize, stride, pad)
     return AveragePooling2D(ksize, stride, pad).apply((x,))[0]

@@ -20,17 +20,13 @@ with Chainer's formulas, the variance scaled by m / (m - 1).
 import chainer_compat  # noqa: F401  (must precede chainer)
 import numpy
 
-from chainer import backend
 from chainer import function_node
-from chainer.backends import intel64
 from chainer.functions.normalization.batch_normalization import (
     batch_normalization as reference_batch_normalization)
 from chainer.utils import argument
 from chainer.utils import type_check
 
-# Bytes of x per block of rows: measured fastest around 1 MiB (fewer numpy
-# calls per pass outweigh the block spilling from L2 into L3).
-_CHUNK_BYTES = 1 << 20
+from kernels import blocks
 # Below this row length one batched BLAS dot per row costs more than
 # squaring the block in place and summing with a matrix-vector product.
 _BATCHED_DOT_MIN = 128
@@ -45,7 +41,7 @@ class _Rows(object):
         self.length = shape[2] * shape[3]
         self.dtype = numpy.dtype(dtype)
         row_bytes = self.length * self.dtype.itemsize
-        self.chunk = max(1, _CHUNK_BYTES // row_bytes)
+        self.chunk = max(1, blocks.CHUNK_BYTES // row_bytes)
         self.ones = numpy.ones(self.length, self.dtype)
 
     def scratch(self):
@@ -56,8 +52,7 @@ class _Rows(object):
         return numpy.ascontiguousarray(a).reshape(self.count, self.length)
 
     def blocks(self):
-        for start in range(0, self.count, self.chunk):
-            yield slice(start, min(start + self.chunk, self.count))
+        return blocks.chunks(self.count, self.chunk)
 
     def per_row(self, per_channel):
         """A per-channel vector repeated for each sample, as a column."""
@@ -221,12 +216,6 @@ def _is_default_axis(axis):
     return axis is None or tuple(numpy.atleast_1d(axis)) == (0, 2, 3)
 
 
-def _numpy_arrays(*values):
-    return all(value is None or
-               type(getattr(value, 'array', value)) is numpy.ndarray
-               for value in values)
-
-
 def batch_normalization(x, gamma, beta, **kwargs):
     """Drop-in for ``chainer.functions.batch_normalization``.
 
@@ -238,9 +227,7 @@ def batch_normalization(x, gamma, beta, **kwargs):
         ('running_var', None), ('decay', 0.9), ('axis', None),
         train='train argument is not supported anymore. '
         'Use chainer.using_config')
-    ours = (_numpy_arrays(x, gamma, beta, running_mean, running_var)
-            and backend.get_array_module(x) is numpy
-            and not intel64.should_use_ideep('>=auto')
+    ours = (blocks.numpy_inputs(x, gamma, beta, running_mean, running_var)
             and x.ndim == 4 and gamma.ndim == 1 and _is_default_axis(axis)
             and x.dtype in (numpy.float32, numpy.float64)
             and gamma.dtype == x.dtype and beta.dtype == x.dtype

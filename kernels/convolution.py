@@ -23,14 +23,12 @@ import chainer_compat  # noqa: F401  (must precede chainer)
 import numpy
 from numpy.lib.stride_tricks import as_strided
 
-import chainer
 from chainer import function_node
-from chainer.utils import conv, type_check
-
 from chainer.functions.connection.convolution_2d import (
     convolution_2d as reference_convolution_2d)
+from chainer.utils import conv, type_check
 
-from kernels import shifted
+from kernels import blocks, shifted
 
 
 def _pair(value):
@@ -100,8 +98,7 @@ class _Geometry(object):
         self.chunk = max(1, min(self.n, -(-TARGET_COLUMNS // self.columns)))
 
     def chunks(self):
-        for start in range(0, self.n, self.chunk):
-            yield start, min(self.n, start + self.chunk)
+        return blocks.chunks(self.n, self.chunk)
 
     def padded_buffer(self, dtype):
         """Zeroed (C, PH, PW) image inside a flat buffer with the slack the
@@ -177,6 +174,59 @@ class _Geometry(object):
             :, :, :self.ow]
 
 
+def _patch_forward(x, w, g):
+    """y = conv(x, w) through patch matrices (no bias)."""
+    w_matrix = w.reshape(g.out_c, g.k)
+    y = numpy.empty((g.n, g.out_c, g.oh, g.ow), dtype=x.dtype)
+    padded = g.padded_buffer(x.dtype)
+    patches = g.matrix_buffer(g.k, x.dtype)
+    products = g.matrix_buffer(g.out_c, x.dtype)
+    for part in g.chunks():
+        start, count = part.start, part.stop - part.start
+        for b in range(count):
+            g.gather(x[start + b], padded, patches[:, b])
+        used = count * g.columns
+        numpy.matmul(w_matrix, _view(patches, (g.k, -1))[:, :used],
+                     out=_view(products, (g.out_c, -1))[:, :used])
+        for b in range(count):
+            y[start + b] = g.valid(products[:, b])
+    return y
+
+
+def _patch_backward(x, w, gy, g, want_x, want_w):
+    """(gx or None, gw or None) through patch matrices."""
+    w_matrix = w.reshape(g.out_c, g.k)
+    gx = numpy.empty(x.shape, x.dtype) if want_x else None
+    gw = numpy.zeros((g.out_c, g.k), dtype=w.dtype) if want_w else None
+    gw_part = numpy.empty_like(gw) if want_w else None
+    padded = g.padded_buffer(x.dtype)
+    # Gradients land on the border too: a buffer of their own keeps the
+    # gathering buffer's border zero.
+    padded_grad = g.padded_buffer(x.dtype) if want_x else None
+    patches = g.matrix_buffer(g.k, x.dtype)
+    # The wide layout's dropped columns of gy stay zero, so they add
+    # nothing to either gradient.
+    gy_blocks = g.matrix_buffer(g.out_c, x.dtype)
+    for part in g.chunks():
+        start, count = part.start, part.stop - part.start
+        used = count * g.columns
+        for b in range(count):
+            g.valid(gy_blocks[:, b])[...] = gy[start + b]
+        gy_matrix = _view(gy_blocks, (g.out_c, -1))[:, :used]
+        if want_w:
+            for b in range(count):
+                g.gather(x[start + b], padded, patches[:, b])
+            numpy.matmul(gy_matrix, _view(patches, (g.k, -1))[:, :used].T,
+                         out=gw_part)
+            gw += gw_part
+        if want_x:
+            patch_grad = _view(patches, (g.k, -1))[:, :used]
+            numpy.matmul(w_matrix.T, gy_matrix, out=patch_grad)
+            for b in range(count):
+                g.scatter(patches[:, b], padded_grad, gx[start + b])
+    return gx, None if gw is None else gw.reshape(w.shape)
+
+
 class Convolution2D(function_node.FunctionNode):
     """y = conv(x, W) + b, like Chainer's Convolution2DFunction with
     dilate=1 and groups=1."""
@@ -206,25 +256,7 @@ class Convolution2D(function_node.FunctionNode):
         self.retain_inputs((0, 1))
         x, w = inputs[:2]
         g = self.geometry(x.shape, w.shape)
-        if g.shifted:
-            y = shifted.forward(x, w, g)
-            if len(inputs) == 3:
-                y += inputs[2][:, None, None]
-            return y,
-        w_matrix = w.reshape(g.out_c, g.k)
-        y = numpy.empty((g.n, g.out_c, g.oh, g.ow), dtype=x.dtype)
-        padded = g.padded_buffer(x.dtype)
-        patches = g.matrix_buffer(g.k, x.dtype)
-        products = g.matrix_buffer(g.out_c, x.dtype)
-        for start, stop in g.chunks():
-            count = stop - start
-            for b in range(count):
-                g.gather(x[start + b], padded, patches[:, b])
-            used = count * g.columns
-            numpy.matmul(w_matrix, _view(patches, (g.k, -1))[:, :used],
-                         out=_view(products, (g.out_c, -1))[:, :used])
-            for b in range(count):
-                y[start + b] = g.valid(products[:, b])
+        y = (shifted.forward if g.shifted else _patch_forward)(x, w, g)
         if len(inputs) == 3:
             y += inputs[2][:, None, None]
         return y,
@@ -246,42 +278,9 @@ class Convolution2DGrad(function_node.FunctionNode):
     def forward(self, inputs):
         x, w, gy = inputs
         g = self.conv_node.geometry(x.shape, w.shape)
-        want_x, want_w = 0 in self.indexes, 1 in self.indexes
-        if g.shifted:
-            gx, gw = shifted.backward(x, w, gy, g, want_x, want_w)
-            return self._outputs(gx, gw, gy)
-        w_matrix = w.reshape(g.out_c, g.k)
-        gx = numpy.empty(x.shape, x.dtype) if want_x else None
-        gw = numpy.zeros((g.out_c, g.k), dtype=w.dtype) if want_w else None
-        gw_part = numpy.empty_like(gw) if want_w else None
-        padded = g.padded_buffer(x.dtype)
-        # Gradients land on the border too: a buffer of their own keeps
-        # the gathering buffer's border zero.
-        padded_grad = g.padded_buffer(x.dtype) if want_x else None
-        patches = g.matrix_buffer(g.k, x.dtype)
-        # The wide layout's dropped columns of gy stay zero, so they add
-        # nothing to either gradient.
-        gy_blocks = g.matrix_buffer(g.out_c, x.dtype)
-        for start, stop in g.chunks():
-            count = stop - start
-            used = count * g.columns
-            for b in range(count):
-                g.valid(gy_blocks[:, b])[...] = gy[start + b]
-            gy_matrix = _view(gy_blocks, (g.out_c, -1))[:, :used]
-            if want_w:
-                for b in range(count):
-                    g.gather(x[start + b], padded, patches[:, b])
-                numpy.matmul(gy_matrix,
-                             _view(patches, (g.k, -1))[:, :used].T,
-                             out=gw_part)
-                gw += gw_part
-            if want_x:
-                patch_grad = _view(patches, (g.k, -1))[:, :used]
-                numpy.matmul(w_matrix.T, gy_matrix, out=patch_grad)
-                for b in range(count):
-                    g.scatter(patches[:, b], padded_grad, gx[start + b])
-        return self._outputs(gx, None if gw is None else gw.reshape(w.shape),
-                             gy)
+        gx, gw = (shifted.backward if g.shifted else _patch_backward)(
+            x, w, gy, g, 0 in self.indexes, 1 in self.indexes)
+        return self._outputs(gx, gw, gy)
 
     def _outputs(self, gx, gw, gy):
         outputs = []
@@ -303,14 +302,9 @@ def applies(x, W, dilate=1, groups=1, **_):
     """Whether Convolution2D computes this call (else Chainer's does)."""
     if _pair(dilate) != (1, 1) or int(groups) != 1:
         return False
-    x_array = x.array if isinstance(x, chainer.Variable) else x
-    w_array = W.array if isinstance(W, chainer.Variable) else W
     # float16 has no BLAS products: Chainer's path is as good there.
-    return (isinstance(x_array, numpy.ndarray)
-            and isinstance(w_array, numpy.ndarray)
-            and x_array.dtype in BLAS_DTYPES
-            and w_array.dtype == x_array.dtype
-            and not chainer.backends.intel64.should_use_ideep('>=auto'))
+    return (blocks.numpy_inputs(x, W) and x.dtype in BLAS_DTYPES
+            and W.dtype == x.dtype)
 
 
 def convolution_2d(x, W, b=None, stride=1, pad=0, cover_all=False,

@@ -16,15 +16,12 @@ new full-size array costs page faults on top of its memory traffic).
 import chainer_compat  # noqa: F401  (must precede chainer)
 import numpy
 
-from chainer import backend
 from chainer import function_node
-from chainer.backends import intel64
 from chainer.functions.normalization.local_response_normalization import (
     local_response_normalization as reference_local_response_normalization)
 from chainer.utils import type_check
 
-# Bytes of input per chunk: the chunk's scratch arrays then stay in cache.
-_CHUNK_BYTES = 1 << 20
+from kernels import blocks
 
 
 class _ChannelWindow(object):
@@ -39,14 +36,13 @@ class _ChannelWindow(object):
         self.half_n = n // 2
         self.channels = x3.shape[1]
         self.per_chunk = max(
-            1, min(len(x3), _CHUNK_BYTES // max(1, x3[0].nbytes)))
+            1, min(len(x3), blocks.CHUNK_BYTES // max(1, x3[0].nbytes)))
         self.bordered = numpy.zeros(
             (self.per_chunk, self.channels + 2 * self.half_n) + x3.shape[2:],
             dtype=x3.dtype)
 
     def chunks(self, n_images):
-        for start in range(0, n_images, self.per_chunk):
-            yield slice(start, min(start + self.per_chunk, n_images))
+        return blocks.chunks(n_images, self.per_chunk)
 
     def scratch(self):
         """An uninitialized chunk-sized array."""
@@ -172,7 +168,6 @@ def local_response_normalization(x, n=5, k=2, alpha=1e-4, beta=.75):
     numpy inputs use LocalResponseNormalization; anything else (GPU,
     ChainerX, iDeep) goes to Chainer's own function.
     """
-    if (backend.get_array_module(x) is not numpy
-            or intel64.should_use_ideep('>=auto')):
+    if not blocks.numpy_inputs(x):
         return reference_local_response_normalization(x, n, k, alpha, beta)
     return LocalResponseNormalization(n, k, alpha, beta).apply((x,))[0]

@@ -15,17 +15,15 @@ multiplication, which is far faster than masked copies on random masks).
 import chainer_compat  # noqa: F401  (must precede chainer)
 import numpy
 
-from chainer import backend
 from chainer import function_node
-from chainer.backends import intel64
 from chainer.functions.pooling.max_pooling_nd import (
     max_pooling_2d as reference_max_pooling_2d)
 from chainer.utils import conv
 from chainer.utils import conv_nd
 from chainer.utils import type_check
 
-# Bytes of phase buffers per step: measured fastest around 1 MiB.
-_CHUNK_BYTES = 1 << 20
+from kernels import blocks
+from kernels.blocks import as_planes
 
 
 class _Windows(object):
@@ -73,11 +71,10 @@ class _Windows(object):
                                        (slice(None), rows[0], cols[0]),
                                        (slice(None), rows[1], cols[1])))
         plane_bytes = self.n_phases * self.hq * self.wq * 4
-        self.chunk = max(1, _CHUNK_BYTES // plane_bytes)
+        self.chunk = max(1, blocks.CHUNK_BYTES // plane_bytes)
 
     def chunks(self):
-        for start in range(0, self.planes, self.chunk):
-            yield slice(start, min(start + self.chunk, self.planes))
+        return blocks.chunks(self.planes, self.chunk)
 
     def grid(self, m, dtype):
         return numpy.empty((m, self.hq, self.wq), dtype=dtype)
@@ -195,10 +192,6 @@ def _scatter(windows, gy_planes, indexes, dtype):
     return gx
 
 
-def _as_planes(a):
-    return numpy.ascontiguousarray(a).reshape((-1,) + a.shape[2:])
-
-
 class MaxPooling2D(function_node.FunctionNode):
     """Spatial max pooling over (N, C, H, W) numpy arrays."""
 
@@ -221,7 +214,7 @@ class MaxPooling2D(function_node.FunctionNode):
         self.in_shape, self.in_dtype = x.shape, x.dtype
         self.windows = _Windows(
             x.shape, self.ksize, self.stride, self.pad, self.cover_all)
-        y, self.indexes = _max_pool(self.windows, _as_planes(x))
+        y, self.indexes = _max_pool(self.windows, as_planes(x))
         return y.reshape(x.shape[:2] + y.shape[1:]),
 
     def backward(self, indexes, grad_outputs):
@@ -237,7 +230,7 @@ class MaxPooling2DGrad(function_node.FunctionNode):
     def forward_cpu(self, inputs):
         gy, = inputs
         pooling = self.pooling
-        gx = _scatter(pooling.windows, _as_planes(gy), pooling.indexes,
+        gx = _scatter(pooling.windows, as_planes(gy), pooling.indexes,
                       pooling.in_dtype)
         return gx.reshape(pooling.in_shape),
 
@@ -253,7 +246,7 @@ class MaxPooling2DWithIndexes(function_node.FunctionNode):
 
     def forward_cpu(self, inputs):
         ggx, = inputs
-        y = _take(self.pooling.windows, _as_planes(ggx), self.pooling.indexes)
+        y = _take(self.pooling.windows, as_planes(ggx), self.pooling.indexes)
         return y.reshape(ggx.shape[:2] + y.shape[1:]),
 
     def backward(self, indexes, grad_outputs):
@@ -267,9 +260,7 @@ def max_pooling_2d(x, ksize, stride=None, pad=0, cover_all=True,
     numpy inputs use MaxPooling2D; anything else (GPU, ChainerX, iDeep,
     ``return_indices=True``) goes to Chainer's own function.
     """
-    if (return_indices
-            or backend.get_array_module(x) is not numpy
-            or intel64.should_use_ideep('>=auto')):
+    if return_indices or not blocks.numpy_inputs(x):
         return reference_max_pooling_2d(
             x, ksize, stride, pad, cover_all, return_indices)
     if len(x.shape[2:]) != 2:

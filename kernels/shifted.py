@@ -18,6 +18,8 @@ import chainer_compat  # noqa: F401  (must precede chainer)
 import numpy
 from numpy.lib.stride_tricks import as_strided
 
+from kernels import blocks
+
 # Columns (stacked output positions) per chunk of images.
 TARGET_COLUMNS = 4096
 
@@ -36,8 +38,7 @@ class TallStack(object):
         self.loaded = None
 
     def chunks(self):
-        for start in range(0, self.g.n, self.chunk):
-            yield start, min(self.g.n, start + self.chunk)
+        return blocks.chunks(self.g.n, self.chunk)
 
     def stack(self, count):
         """(C, count, PH, PW) view of the stacked padded images."""
@@ -80,19 +81,19 @@ def forward(x, w, g):
     w_offsets = numpy.ascontiguousarray(w.transpose(2, 3, 0, 1))
     y = numpy.empty((g.n, g.out_c, g.oh, g.ow), dtype=x.dtype)
     product = numpy.empty((g.out_c, stack.chunk * stack.plane), x.dtype)
-    part = numpy.empty_like(product)
-    for start, stop in stack.chunks():
-        count = stop - start
-        stack.load(x[start:stop])
+    term = numpy.empty_like(product)
+    for part in stack.chunks():
+        count = part.stop - part.start
+        stack.load(x[part])
         used = count * stack.plane
         for i in range(g.kh):
             for j in range(g.kw):
-                target = product if i == j == 0 else part
+                target = product if i == j == 0 else term
                 numpy.matmul(w_offsets[i, j], stack.shifted(count, i, j),
                              out=target[:, :used])
-                if target is part:
-                    product[:, :used] += part[:, :used]
-        y[start:stop] = stack.valid(product[:, :used], count)
+                if target is term:
+                    product[:, :used] += term[:, :used]
+        y[part] = stack.valid(product[:, :used], count)
     return y
 
 
@@ -108,12 +109,12 @@ def backward(x, w, gy, g, want_x, want_w):
     # Dropped positions of gy stay zero: they add nothing anywhere.
     gy_tall = numpy.zeros((g.out_c, stack.chunk * stack.plane), x.dtype)
     input_part = numpy.empty((g.c, stack.chunk * stack.plane), x.dtype)
-    for start, stop in stack.chunks():
-        count = stop - start
+    for part in stack.chunks():
+        count = part.stop - part.start
         used = count * stack.plane
-        stack.valid(gy_tall[:, :used], count)[...] = gy[start:stop]
+        stack.valid(gy_tall[:, :used], count)[...] = gy[part]
         if want_w:
-            stack.load(x[start:stop])
+            stack.load(x[part])
         if want_x:
             grad_stack.flat.fill(0)
         for i in range(g.kh):
@@ -128,7 +129,7 @@ def backward(x, w, gy, g, want_x, want_w):
                     grad_stack.shifted(count, i, j, writeable=True)[...] += \
                         input_part[:, :used]
         if want_x:
-            gx[start:stop] = grad_stack.interior(count).transpose(1, 0, 2, 3)
+            gx[part] = grad_stack.interior(count).transpose(1, 0, 2, 3)
     if want_w:
         gw = numpy.ascontiguousarray(gw.transpose(2, 3, 0, 1))
     return gx, gw

@@ -8,7 +8,7 @@ from chainer.utils import type_check
 import numpy as np
 import pytest
 
-from kernels import average_pooling
+from kernels import average_pooling, blocks
 
 with warnings.catch_warnings():
     # chainer.testing, which gradient_check imports, applies a pytest mark
@@ -82,7 +82,7 @@ def test_average_pooling_float16_and_non_contiguous_input():
 
 def test_average_pooling_chunks_of_planes(monkeypatch):
     # Small chunks: several chunks per call, the last one partial.
-    monkeypatch.setattr(average_pooling, '_CHUNK_BYTES', 3 * 16 * 16 * 4)
+    monkeypatch.setattr(blocks, 'CHUNK_BYTES', 3 * 16 * 16 * 4)
     rng = np.random.RandomState(2)
     for shape, args in (((2, 5, 14, 14), (3, 2, 1)),
                         ((2, 5, 16, 16), (2, 2, 0))):

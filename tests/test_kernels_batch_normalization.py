@@ -8,7 +8,7 @@ import chainer.links as L
 import numpy as np
 import pytest
 
-from kernels import batch_normalization
+from kernels import batch_normalization, blocks
 
 with warnings.catch_warnings():
     # chainer.testing, which gradient_check imports, applies a pytest mark
@@ -52,7 +52,7 @@ def inputs(shape, dtype, seed=0, offset=0.0):
 def test_batch_normalization_equals_chainer(shape, dtype, chunk_bytes,
                                             monkeypatch):
     # 'many': blocks of a few rows, the last one partial.
-    monkeypatch.setattr(batch_normalization, '_CHUNK_BYTES', chunk_bytes)
+    monkeypatch.setattr(blocks, 'CHUNK_BYTES', chunk_bytes)
     tolerance = TOLERANCES[dtype]
     x, gamma, beta, gy = inputs(shape, dtype)
     ours_stats = [np.zeros(shape[1], dtype), np.ones(shape[1], dtype)]
