@@ -1,6 +1,7 @@
 """kernels.install() / uninstall() / reference() and the command-line flag."""
 import argparse
 import copy
+import importlib
 
 import chainer
 import chainer.functions as F
@@ -10,22 +11,13 @@ import numpy as np
 import pytest
 
 import kernels
-from kernels import convolution, normalization, pooling
+from kernels import convolution
 
-# (Chainer module, name, our module): ours is getattr(our module, name),
-# Chainer's own is its reference_<name>.
-NAMES = [(chainer_conv, 'convolution_2d', convolution),
-         (F, 'convolution_2d', convolution),
-         (F, 'max_pooling_2d', pooling),
-         (F, 'local_response_normalization', normalization)]
-
-
-@pytest.fixture(autouse=True)
-def switch_state_kept():
-    """Whatever order the suite runs in, leave the switch as found."""
-    was_installed = kernels.installed()
-    yield
-    kernels.use(was_installed)
+# (Chainer module, name, our module), from the one list install() uses:
+# ours is getattr(our module, name), Chainer's own its reference_<name>.
+NAMES = [(importlib.import_module(module), name,
+          importlib.import_module(ours))
+         for module, name, ours, _ in kernels.REPLACEMENTS]
 
 
 def assert_installed(expected):
