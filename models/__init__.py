@@ -5,6 +5,7 @@ from models.alex import Alex
 from models.densenet import DenseNet
 from models.googlenetbn import GoogLeNetBN
 from models.nin import NIN
+from models.sizing import InputSizeError  # noqa: F401
 
 # `googlenet` is the blog's table row; the model is the BN version.
 ARCHS = {

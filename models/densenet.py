@@ -4,6 +4,8 @@ from chainer import initializers
 import chainer.links as L
 import numpy as np
 
+from models import sizing
+
 
 def _he_normal():
     return initializers.HeNormal(1 / np.sqrt(2), np.float32)
@@ -57,14 +59,17 @@ class DenseNet(chainer.Chain):
         dropout_ratio: dropout after every convolution.
         in_ch: feature maps of the first convolution.
         block: number of dense blocks.
+        insize: input width and height; the classifier reads the global
+            average of the last map, so its width does not depend on it.
     """
 
     insize = 32
 
     def __init__(self, n_layer=40, growth_rate=12, n_class=34,
-                 dropout_ratio=0.2, in_ch=16, block=3):
+                 dropout_ratio=0.2, in_ch=16, block=3, insize=32):
         super(DenseNet, self).__init__()
         self.n_class = n_class
+        self.insize = insize
         self.n_layer = n_layer
         self.block = block
         self.dropout_ratio = dropout_ratio
@@ -83,6 +88,7 @@ class DenseNet(chainer.Chain):
                       L.BatchNormalization(in_chs[block]))
         self.add_link('fc{}'.format(block + 2),
                       L.Linear(in_chs[block], n_class))
+        sizing.probe(self.predict, insize)
 
     @property
     def n_layers(self):
@@ -96,7 +102,7 @@ class DenseNet(chainer.Chain):
             if not i == self.block + 1:
                 h = self['trans{}'.format(i)](h, self.dropout_ratio)
         h = F.relu(self['bn{}'.format(self.block + 1)](h))
-        h = F.average_pooling_2d(h, h.shape[2])
+        h = F.average_pooling_2d(h, h.shape[2:])
         return self['fc{}'.format(self.block + 2)](h)
 
     def forward(self, x, t):

@@ -2,21 +2,28 @@ import chainer
 import chainer.functions as F
 import chainer.links as L
 
+from models import sizing
+
 
 class GoogLeNetBN(chainer.Chain):
     """New GoogLeNet of BatchNormalization version.
 
     Two auxiliary classifiers (after inc4a and inc4d) join the loss with
     weight 0.3 during training; ``predict`` uses the main head alone. Their
-    fully connected inputs are 2048 = 128 x 4 x 4 (15 x 15 pooled 5/3).
+    fully connected inputs are fixed at construction from the maps the
+    model makes of an ``insize`` image: 2048 = 128 x 4 x 4 at 224 (15 x 15
+    pooled 5/3). The main head averages inc5b's whole map (8 x 8 at 224:
+    Chainer's pooling rounds up; the ImageNet example's 7 x 7 window leaves
+    out its last row and column).
     """
 
     insize = 224
     n_layers = 22
 
-    def __init__(self, n_class=34):
+    def __init__(self, n_class=34, insize=224):
         super(GoogLeNetBN, self).__init__()
         self.n_class = n_class
+        self.insize = insize
         with self.init_scope():
             self.conv1 = L.Convolution2D(3, 64, 7, stride=2, pad=3,
                                          nobias=True)
@@ -42,18 +49,23 @@ class GoogLeNetBN(chainer.Chain):
             self.out = L.Linear(1024, n_class)
 
             self.conva = L.Convolution2D(576, 128, 1, nobias=True)
+            self.convb = L.Convolution2D(576, 128, 1, nobias=True)
+        aux_a, aux_b = sizing.probe(self._aux_maps, insize)
+        with self.init_scope():
             self.norma = L.BatchNormalization(128)
-            self.lina = L.Linear(2048, 1024, nobias=True)
+            self.lina = L.Linear(sizing.flat_size(aux_a.shape), 1024,
+                                 nobias=True)
             self.norma2 = L.BatchNormalization(1024)
             self.outa = L.Linear(1024, n_class)
 
-            self.convb = L.Convolution2D(576, 128, 1, nobias=True)
             self.normb = L.BatchNormalization(128)
-            self.linb = L.Linear(2048, 1024, nobias=True)
+            self.linb = L.Linear(sizing.flat_size(aux_b.shape), 1024,
+                                 nobias=True)
             self.normb2 = L.BatchNormalization(1024)
             self.outb = L.Linear(1024, n_class)
 
-    def _stem(self, x):
+    def _maps(self, x):
+        """The maps the three heads read: after inc4a, inc4d and inc5b."""
         h = F.max_pooling_2d(
             F.relu(self.norm1(self.conv1(x))), 3, stride=2, pad=1)
         h = F.max_pooling_2d(
@@ -61,39 +73,42 @@ class GoogLeNetBN(chainer.Chain):
         h = self.inc3a(h)
         h = self.inc3b(h)
         h = self.inc3c(h)
-        return self.inc4a(h)
-
-    def _middle(self, h):
-        h = self.inc4b(h)
+        h4a = self.inc4a(h)
+        h = self.inc4b(h4a)
         h = self.inc4c(h)
-        return self.inc4d(h)
-
-    def _head(self, h):
-        h = self.inc4e(h)
+        h4d = self.inc4d(h)
+        h = self.inc4e(h4d)
         h = self.inc5a(h)
-        h = F.average_pooling_2d(self.inc5b(h), 7)
-        return self.out(h)
+        return h4a, h4d, self.inc5b(h)
+
+    @staticmethod
+    def _aux_pool(h):
+        return F.average_pooling_2d(h, 5, stride=3)
+
+    def _aux_maps(self, x):
+        """What the auxiliary fc layers flatten (sizes them at __init__)."""
+        h4a, h4d, _ = self._maps(x)
+        return (self.conva(self._aux_pool(h4a)),
+                self.convb(self._aux_pool(h4d)))
+
+    def _main_head(self, h):
+        return self.out(F.average_pooling_2d(h, h.shape[2:]))
 
     def predict(self, x):
-        return self._head(self._middle(self._stem(x)))
+        return self._main_head(self._maps(x)[2])
 
     def forward(self, x, t):
-        h = self._stem(x)
-        a = F.average_pooling_2d(h, 5, stride=3)
-        a = F.relu(self.norma(self.conva(a)))
-        a = F.relu(self.norma2(self.lina(a)))
-        a = self.outa(a)
-        loss1 = F.softmax_cross_entropy(a, t)
-
-        h = self._middle(h)
-        b = F.average_pooling_2d(h, 5, stride=3)
-        b = F.relu(self.normb(self.convb(b)))
-        b = F.relu(self.normb2(self.linb(b)))
-        b = self.outb(b)
-        loss2 = F.softmax_cross_entropy(b, t)
-
-        h = self._head(h)
+        h4a, h4d, h5b = self._maps(x)
+        h = self._main_head(h5b)
         loss3 = F.softmax_cross_entropy(h, t)
+
+        a = F.relu(self.norma(self.conva(self._aux_pool(h4a))))
+        a = F.relu(self.norma2(self.lina(a)))
+        loss1 = F.softmax_cross_entropy(self.outa(a), t)
+
+        b = F.relu(self.normb(self.convb(self._aux_pool(h4d))))
+        b = F.relu(self.normb2(self.linb(b)))
+        loss2 = F.softmax_cross_entropy(self.outb(b), t)
 
         loss = 0.3 * (loss1 + loss2) + loss3
         accuracy = F.accuracy(h, t)

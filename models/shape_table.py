@@ -178,6 +178,15 @@ def _source_row(rows):
     return found
 
 
+def main_head_row(rows, trace):
+    """Index of the row whose output the model's accuracy is computed
+    from (the main classifier); the last row if none reports one."""
+    row_of = {s.index: i for i, r in enumerate(rows) for s in r.steps}
+    scored = [row_of[src] for step in trace.steps if step.kind == 'Accuracy'
+              for src in step.sources[:1] if src in row_of]
+    return scored[0] if scored else len(rows) - 1
+
+
 def side_notes(rows, trace):
     """Notes after rows that end a side classifier (e.g. auxiliary heads)."""
     row_of = {s.index: i for i, r in enumerate(rows) for s in r.steps}
@@ -191,20 +200,23 @@ def side_notes(rows, trace):
                 to_loss.add(row_of[src])
             elif row_of[step.index] != row_of[src]:
                 feeds[row_of[src]].add(row_of[step.index])
+    main_head = main_head_row(rows, trace)
     source = _source_row(rows)
     notes = {}
-    for i, row in enumerate(rows[:-1]):
-        if feeds[i] or i not in to_loss:
+    for i, row in enumerate(rows):
+        if feeds[i] or i not in to_loss or i == main_head:
             continue
         start = i
         while source[start] >= 0 and len(feeds[source[start]]) == 1:
             start = source[start]
         base = rows[source[start]].name if source[start] >= 0 else 'input'
-        after = rows[source[i + 1]].name if source[i + 1] >= 0 else 'input'
-        notes[i] = ('{}..{}: a side classifier on the output of {}, with its '
-                    'own loss; {} continues from {}'.format(
-                        rows[start].name, row.name, base, rows[i + 1].name,
-                        after))
+        notes[i] = '{}..{}: a side classifier on the output of {}, with ' \
+            'its own loss'.format(rows[start].name, row.name, base)
+        if i + 1 < len(rows):
+            after = rows[source[i + 1]].name if source[i + 1] >= 0 \
+                else 'input'
+            notes[i] += '; {} continues from {}'.format(rows[i + 1].name,
+                                                        after)
     return notes
 
 
@@ -339,7 +351,7 @@ def count_notes(trace, rows, notes):
             concats[s.scope[1]] = concats.get(s.scope[1], 0) + 1
     repeated = {m for m, n in concats.items() if n > 1}
     inside = [s for s in weights if s.scope[1:2] and s.scope[1] in repeated]
-    deepest = _depth(trace, rows[-1].last)
+    deepest = _depth(trace, rows[main_head_row(rows, trace)].last)
     if repeated and len(inside) == blog:
         other = [s.name for s in weights if s not in inside]
         links = dict(model.namedlinks())

@@ -9,6 +9,7 @@ an input size from the layer objects: kernel, stride and pad of each
 """
 import chainer_compat  # noqa: F401  (must precede chainer)
 
+import inspect
 import re
 
 import chainer
@@ -193,9 +194,19 @@ def _suffix(name):
     return match.group(0) if match else ''
 
 
+def _layer_before(step, steps):
+    """The nearest step up the data path that is a layer or changes the
+    shape (a pooling after conv1, relu and LRN follows conv1)."""
+    while step.sources and step.sources[0] >= 0:
+        step = steps[step.sources[0]]
+        if step.link is not None or step.is_main:
+            return step.name
+    return ''
+
+
 def _name_steps(steps):
-    """Links give names; a bare pooling is named after the layer before it."""
-    last = ''
+    """Links give names; a bare pooling is named after the layer it
+    pools."""
     for step in steps:
         if step.link is not None:
             step.name = step.scope[-1].lstrip('/')
@@ -203,11 +214,9 @@ def _name_steps(steps):
             step.name = '{}/{}'.format(step.callsite.lstrip('/'),
                                        step.op.split()[-1])
         elif step.kind in POOLS:
-            step.name = 'pool' + _suffix(last)
+            step.name = 'pool' + _suffix(_layer_before(step, steps))
         else:
             step.name = step.op.replace(' ', '_')
-        if step.is_main or step.kind == LINEAR:
-            last = step.name
     # Repeated names of bare functions (a dense block's concats) get numbers.
     bare = [s for s in steps if s.is_main and s.link is None]
     for name in {s.name for s in bare}:
@@ -326,10 +335,10 @@ def _reshape_rule(step, ins):
         step.name, shape_text(target), shape_text(shape), size), step)
 
 
-def _linear_rule(step, ins, shapes, steps, size):
+def _linear_rule(step, ins, shapes, steps, size, width_follows):
     (shape,) = ins
     want = step.link.W.shape[1]
-    if shape[1] != want:
+    if shape[1] != want and not width_follows:
         got = str(shape[1])
         src = steps[step.sources[0]] if step.sources[0] >= 0 else None
         if src is not None and src.kind == RESHAPE:
@@ -347,12 +356,21 @@ def ins_of(step, shapes, size=None):
     return [image if s < 0 else shapes[s] for s in step.sources]
 
 
+def builds_per_size(model):
+    """Whether the model's class takes ``insize`` and sizes its fully
+    connected layers from it (as the blog models do)."""
+    return 'insize' in inspect.signature(type(model)).parameters
+
+
 def replay(trace_, size, follows_input=frozenset()):
     """Recompute every step's output shape for a ``size`` x ``size`` image.
 
     ``follows_input``: indices of pooling steps whose window is the whole
-    input (see ``models.shapes.input_dependent_windows``).
+    input (see ``models.shapes.input_dependent_windows``). A model that
+    builds per size takes any width into its fully connected layers: it
+    is built for that size.
     """
+    widths_follow = builds_per_size(trace_.model)
     shapes, arith = {}, {}
     for step in trace_.steps:
         if step.is_scalar:
@@ -367,7 +385,8 @@ def replay(trace_, size, follows_input=frozenset()):
             elif step.kind == RESHAPE:
                 shape = _reshape_rule(step, ins)
             elif step.kind == LINEAR:
-                shape = _linear_rule(step, ins, shapes, trace_.steps, size)
+                shape = _linear_rule(step, ins, shapes, trace_.steps, size,
+                                     widths_follow)
             elif step.kind in SAME_SHAPE or (
                     len(ins) == 1 and step.in_shapes[step.data_pos[0]] ==
                     step.observed):

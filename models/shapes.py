@@ -151,15 +151,28 @@ def survey_lines(arch, model, found):
     return lines
 
 
-def explain_failure(model, arch, size, failed):
-    """One line: the first layer that breaks at ``size`` and why."""
+def nearest_accepted(model, trace_, size, reach=64):
+    """The accepted sizes closest to ``size``, below and above it."""
+    found = survey(model, trace_, max(1, size - reach), size + reach)
+    ok = [n for n, good, _, _ in found if good]
+    below = [n for n in ok if n < size][-1:]
+    above = [n for n in ok if n > size][:1]
+    return below + above
+
+
+def explain_failure(model, arch, size):
+    """One line: the first layer that breaks at ``size``, why, and the
+    nearest sizes that work. ``model`` is built for its own insize."""
     base = st.trace(model, model.insize)
     result = st.replay(base, size, input_dependent_windows(model, base))
     if result.error is None:
         raise AssertionError('the forward pass failed at {} but the size '
-                             'arithmetic accepts it'.format(failed))
-    return '{} cannot take {}x{} images: {} (see --valid-sizes)'.format(
-        arch, size, size, result.error)
+                             'arithmetic accepts it'.format(size))
+    near = nearest_accepted(model, base, size)
+    return ('{} cannot take {}x{} images: {}; nearest sizes it takes: {} '
+            '(see --valid-sizes)'.format(arch, size, size, result.error,
+                                         ', '.join(map(str, near)) or
+                                         'none nearby'))
 
 
 def write_graph(trace, path):
@@ -241,19 +254,21 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    model = models.get_model(args.arch, args.n_class)
-    size = args.insize or model.insize
+    size = args.insize or models.ARCHS[args.arch].insize
     if args.valid_sizes is not None:
+        model = models.get_model(args.arch, args.n_class)
         lo, hi = args.valid_sizes or (max(1, size * 3 // 4), size * 5 // 4)
         trace = st.trace(model, model.insize)
         print('\n'.join(survey_lines(args.arch, model,
                                      survey(model, trace, lo, hi))))
         return 0
     try:
+        model = models.get_model(args.arch, args.n_class, insize=size)
         trace = st.trace(model, size)
-    except st.ForwardFailed as failed:
-        print('error: ' + explain_failure(model, args.arch, size, failed),
-              file=sys.stderr)
+    except (models.InputSizeError, st.ForwardFailed):
+        print('error: ' + explain_failure(
+            models.get_model(args.arch, args.n_class), args.arch, size),
+            file=sys.stderr)
         return 2
     print('\n'.join(report_lines(trace, args.arch, args.expand,
                                  args.markdown)))

@@ -196,3 +196,40 @@ def test_trainer_step_updates_parameters(tmp_path):
     trainer = training.Trainer(updater, (1, 'iteration'), out=str(tmp_path))
     trainer.run()
     assert not np.array_equal(before, model.conv1.W.array)
+
+
+# The smallest input each network takes; the shape tool derives the same.
+SMALLEST = {'alex': 39, 'nin': 39, 'googlenet': 59, 'densenet': 4}
+
+
+@pytest.mark.parametrize('arch', sorted(SMALLEST))
+def test_each_network_is_built_for_a_smaller_input(arch):
+    size = SMALLEST[arch]
+    options = SMALL_DENSENET if arch == 'densenet' else {}
+    model = models.get_model(arch, 5, insize=size, **options)
+    assert model.insize == size
+    x = np.zeros((2, 3, size, size), np.float32)
+    with chainer.using_config('train', False):
+        assert model.predict(x).shape == (2, 5)
+    with pytest.raises(models.InputSizeError,
+                       match=r'cannot take {0}x{0} images; nearest sizes it '
+                             r'takes: {1}\b'.format(size - 1, size)):
+        models.get_model(arch, 5, insize=size - 1, **options)
+
+
+def test_fully_connected_widths_follow_the_input():
+    # 39: pool5 leaves 256 x 1 x 1; 100: 256 x 2 x 2.
+    assert models.Alex(n_class=5, insize=39).fc6.W.shape == (4096, 256)
+    assert models.Alex(n_class=5, insize=100).fc6.W.shape == (4096, 1024)
+    google = models.GoogLeNetBN(n_class=5, insize=128)
+    # 128 -> inc4a's map 9 x 9, pooled 5/3 to 2 x 2, 128 maps each.
+    assert google.lina.W.shape == google.linb.W.shape == (1024, 512)
+    # Weights that do not depend on the size are the same shapes.
+    nin = [p.shape for _, p in sorted(models.NIN(5, insize=39).namedparams())]
+    assert nin == [p.shape for _, p in sorted(
+        models.NIN(5, insize=227).namedparams())]
+
+
+def test_input_size_must_be_positive():
+    with pytest.raises(models.InputSizeError, match='must be positive'):
+        models.NIN(5, insize=0)

@@ -19,24 +19,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Parameter counts at 34 classes, as in tests/test_models.py (SPEC.md).
 PARAMS = {'alex': 58420642, 'nin': 6605026, 'googlenet': 14616678,
           'densenet': 10893346}
-# Two other sizes each architecture accepts (ends of its range, odd sizes).
-OTHER_SIZES = {'alex': (199, 230), 'nin': (200, 263),
-               'googlenet': (203, 250), 'densenet': (24, 37)}
+# Two other sizes each architecture accepts (its smallest, and another).
+OTHER_SIZES = {'alex': (39, 231), 'nin': (39, 100),
+               'googlenet': (59, 202), 'densenet': (4, 37)}
 
 _models, _traces = {}, {}
 
 
-def get_model(arch, n_class=34):
-    """Blog-sized models built once for the whole file (Alex takes ~3 s)."""
+def get_model(arch, n_class=34, insize=None):
+    """Models built once per size for the whole file (Alex takes ~3 s)."""
     assert n_class == 34
-    if arch not in _models:
-        _models[arch] = models.ARCHS[arch](n_class=34)
-    return _models[arch]
+    key = (arch, insize or models.ARCHS[arch].insize)
+    if key not in _models:
+        _models[key] = models.ARCHS[arch](n_class=34, insize=key[1])
+    return _models[key]
 
 
 def get_trace(arch, size=None):
-    model = get_model(arch)
-    key = (arch, size or model.insize)
+    model = get_model(arch, insize=size)
+    key = (arch, model.insize)
     if key not in _traces:
         _traces[key] = st.trace(model, key[1])
     return _traces[key]
@@ -187,10 +188,14 @@ def test_rounding_marks_in_googlenet():
 
 
 @pytest.mark.parametrize('arch,size,message', [
-    ('alex', 231, 'fc6 expects 9216 inputs, got 256x7x7 = 12544'),
-    ('alex', 198, 'fc6 expects 9216 inputs, got 256x5x5 = 6400'),
-    ('googlenet', 202, 'lina expects 2048 inputs, got 128x3x3 = 1152'),
-    ('densenet', 3, 'trans3/pool: a 2x2 window does not fit in 1x1'),
+    ('alex', 38, 'pool5: a 3x3 window does not fit in 1x1 (pad 0); nearest '
+     'sizes it takes: 39'),
+    ('alex', 20, 'pool2: a 3x3 window does not fit in 1x1 (pad 0); nearest '
+     'sizes it takes: 39'),
+    ('googlenet', 58, 'pool4a: a 5x5 window does not fit in 4x4 (pad 0); '
+     'nearest sizes it takes: 59'),
+    ('densenet', 3, 'trans3/pool: a 2x2 window does not fit in 1x1 (pad 0); '
+     'nearest sizes it takes: 4'),
 ])
 def test_invalid_size_gives_one_line(cached_models, capsys, arch, size,
                                      message):
@@ -204,12 +209,12 @@ def test_invalid_size_gives_one_line(cached_models, capsys, arch, size,
 def test_invalid_size_from_the_command_line_has_no_traceback():
     done = subprocess.run(
         [sys.executable, '-m', 'models.shapes', '--arch', 'nin', '--insize',
-         '100'], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+         '30'], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         universal_newlines=True)
     assert done.returncode == 2 and done.stdout == ''
-    assert done.stderr == ('error: nin cannot take 100x100 images: pool4: a '
-                           '6x6 window does not fit in 2x2 (pad 0) (see '
-                           '--valid-sizes)\n')
+    assert done.stderr == ('error: nin cannot take 30x30 images: pool3: a '
+                           '3x3 window does not fit in 1x1 (pad 0); nearest '
+                           'sizes it takes: 39 (see --valid-sizes)\n')
 
 
 def accepted(arch, lo, hi):
@@ -219,27 +224,28 @@ def accepted(arch, lo, hi):
 
 
 def forward_ok(arch, size):
+    """Whether the model built for ``size`` runs a forward pass on it."""
     try:
         get_trace(arch, size)
-    except st.ForwardFailed:
+    except (models.InputSizeError, st.ForwardFailed):
         return False
     return True
 
 
 def test_alex_valid_sizes_are_confirmed_by_forward_passes():
-    ok, found = accepted('alex', 170, 283)
-    assert ok == list(range(199, 231))
+    # fc6 is built for the size: every size that leaves pool5 a pixel works.
+    ok, found = accepted('alex', 20, 60)
+    assert ok == list(range(39, 61))
     clean = [n for n, good, _, drops in found if good and not drops]
-    assert clean == list(range(199, 228, 4))
-    assert dict((n, d) for n, _, _, d in found)[230] == {'conv1': 3}
-    for size in (198, 231):
-        assert not forward_ok('alex', size)
-    for size in (199, 230):
+    assert clean == list(range(39, 60, 4))
+    assert dict((n, d) for n, _, _, d in found)[42] == {'conv1': 3}
+    assert not forward_ok('alex', 38)
+    for size in (39, 60, 230):
         assert forward_ok('alex', size)
 
 
 @pytest.mark.parametrize('arch,lo,hi', [
-    ('nin', 190, 300), ('googlenet', 195, 255), ('densenet', 1, 37)])
+    ('nin', 30, 50), ('googlenet', 50, 70), ('densenet', 1, 37)])
 def test_valid_size_boundaries_are_confirmed(arch, lo, hi):
     ok, _ = accepted(arch, lo, hi)
     edges = {ok[0], ok[-1]} | {n for n in (ok[0] - 1, ok[-1] + 1)
@@ -247,25 +253,31 @@ def test_valid_size_boundaries_are_confirmed(arch, lo, hi):
     assert len(edges) >= 3  # both sides of at least one boundary
     for size in sorted(edges):
         assert forward_ok(arch, size) == (size in ok), size
-    assert set(OTHER_SIZES[arch]) <= set(ok)
+    assert OTHER_SIZES[arch][0] == ok[0]
 
 
-def test_global_pool_window_follows_the_input():
-    # DenseNet pools with the input's own size, NIN with a fixed 6.
-    dense, nin = get_trace('densenet'), get_trace('nin')
-    assert len(shapes.input_dependent_windows(dense.model, dense)) == 1
-    assert shapes.input_dependent_windows(nin.model, nin) == frozenset()
-    assert accepted('densenet', 36, 40)[0] == list(range(36, 41))
+@pytest.mark.parametrize('arch', ['nin', 'googlenet', 'densenet'])
+def test_global_pool_window_follows_the_input(arch):
+    # The last pooling averages the whole map, whatever its size.
+    trace = get_trace(arch)
+    follows = shapes.input_dependent_windows(trace.model, trace)
+    assert len(follows) == 1
+    assert [s.name for s in trace.steps if s.index in follows] == [
+        {'nin': 'pool4', 'googlenet': 'pool5b', 'densenet': 'pool4'}[arch]]
+    assert accepted(arch, 196, 200)[0] == list(range(196, 201))
 
 
 def test_valid_sizes_command(cached_models, capsys):
     code, out, err = run(capsys, '--arch', 'alex', '--valid-sizes')
     assert code == 0
-    assert out.startswith('alex (Alex, built for 227) accepts 32 of the '
-                          'input sizes 170..283: 199..230')
-    assert '231-262    rejected: fc6 expects 9216 inputs, got 256x7x7 = ' \
-        '12544' in out
+    assert out.startswith('alex (Alex, built for 227) accepts 114 of the '
+                          'input sizes 170..283: 170..283')
     assert '228        ok; edge pixels dropped: conv1 1' in out
+    code, out, err = run(capsys, '--arch', 'alex', '--valid-sizes', '30',
+                         '45')
+    assert out.startswith('alex (Alex, built for 227) accepts 7 of the '
+                          'input sizes 30..45: 39..45')
+    assert '30-38      rejected: ' in out
     with pytest.raises(SystemExit):
         shapes.parse_args(['--valid-sizes', '10'])
 
@@ -332,11 +344,12 @@ def test_any_chain_and_its_valid_sizes():
         assert ran == (size in ok), size
 
 
-def test_docs_are_current():
+def test_docs_are_current(monkeypatch):
     path = os.path.join(ROOT, 'docs', 'shapes.md')
     with open(path, encoding='utf-8') as f:
         committed = f.read()
-    fresh = shapes_doc.render(trace_fn=get_trace)
+    monkeypatch.setattr(shapes_doc, 'trace_arch', get_trace)
+    fresh = shapes_doc.render()
     assert fresh == committed, 'docs/shapes.md is stale: run `make docs`'
     assert '227 -> 55 -> 27 -> 27 -> 13 -> 13 -> 13 -> 13 -> 6 -> 9216' \
         in committed
