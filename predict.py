@@ -17,6 +17,7 @@ import numpy
 import training_extras as extras
 from imagedata import presets
 from imagedata.reader import ImageReadError
+from models import sizing
 from results import summary
 from results.run import WHICH_MODELS, Run
 
@@ -37,6 +38,11 @@ def parse_args(argv):
     parser.add_argument('--threshold', type=float, default=None,
                         help='mark a prediction whose top probability is '
                              'below this as unsure')
+    parser.add_argument('--insize', type=int, default=None, metavar='N',
+                        help="resize images to N x N (default: the run's "
+                             'input size); networks that average their last '
+                             'map (NIN, GoogLeNet, DenseNet) also classify '
+                             'other sizes, AlexNet only its own')
     extras.add_device_options(parser)
     args = parser.parse_args(argv)
     if args.top_k < 1:
@@ -53,6 +59,23 @@ def load_example(path, preset, mean):
     return presets.normalise(crop, mean)
 
 
+def check_insize(insize, run, model, mean):
+    """The input size to classify at: the run's unless --insize says
+    otherwise and the network can take it."""
+    if insize is None or insize == run.insize:
+        return run.insize
+    if mean is not None:
+        raise extras.UsageError(
+            '--insize {}: this run subtracts a {}x{} mean image, so it '
+            'classifies only at that size'.format(insize, *mean.shape[1:]))
+    if insize < 1 or not sizing.accepts(model.predict, insize):
+        raise extras.UsageError(
+            '--insize {}: this {} run was built for {}x{} images and cannot '
+            'classify {}x{} ones'.format(insize, run.arch, run.insize,
+                                         run.insize, insize, insize))
+    return insize
+
+
 def main(argv=None):
     args = parse_args(argv)
     try:
@@ -60,12 +83,13 @@ def main(argv=None):
         device = extras.get_device(args)
         model = run.load_model(args.model)
         mean = run.mean()
+        insize = check_insize(args.insize, run, model, mean)
     except (summary.SummaryError, extras.UsageError, OSError) as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 2
     model.to_device(device)
     device.use()
-    preset = presets.Preset(run.preprocess, run.insize)
+    preset = presets.Preset(run.preprocess, insize)
     top_k = min(args.top_k, run.n_class)
     width = max(len(name) for name in run.class_names)
 

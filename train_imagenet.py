@@ -48,6 +48,10 @@ def parse_args(argv):
     parser.add_argument('--arch', '-a', choices=sorted(models.ARCHS),
                         default='googlenet', help='network (default '
                         '%(default)s)')
+    parser.add_argument('--insize', type=int, default=None, metavar='N',
+                        help="input width and height (default: the "
+                             "network's, the blog's 227/227/224/32); python "
+                             '-m models.shapes --valid-sizes lists others')
     extras.add_device_options(parser)
     parser.add_argument('--communicator', choices=training_mn.COMMUNICATORS,
                         default=None, help='train data-parallel over MPI '
@@ -79,6 +83,12 @@ def parse_args(argv):
                              '%(default)s)')
     parser.add_argument('--weight-decay', type=float, default=0.0,
                         help='L2 weight decay (default 0, as the blog)')
+    parser.add_argument('--bn-reestimate', type=int, default=0,
+                        metavar='IMAGES',
+                        help='before each validation, recompute the batch '
+                             'normalization statistics from this many '
+                             'training images with dropout off (default 0: '
+                             "keep the running averages, as the blog)")
     parser.add_argument('--loaderjob', '-j', type=int, default=None,
                         help='image loading processes (0: in the main '
                              'process; default: one per core)')
@@ -104,9 +114,12 @@ def parse_args(argv):
                         .format(TEST_ITERATIONS, TEST_BATCH))
     args = parser.parse_args(argv)
     for flag in ('--batchsize', '--val_batchsize', '--epoch',
-                 '--lr-drop-epoch'):
-        if getattr(args, flag[2:].replace('-', '_')) < 1:
+                 '--lr-drop-epoch', '--insize'):
+        value = getattr(args, flag[2:].replace('-', '_'))
+        if value is not None and value < 1:
             parser.error('{} must be at least 1'.format(flag))
+    if args.bn_reestimate < 0:
+        parser.error('--bn-reestimate must not be negative')
     if args.loaderjob is None:
         args.loaderjob = os.cpu_count() or 1
     return args
@@ -155,7 +168,8 @@ def train(args):
     device.use()
 
     # Model
-    model = models.get_model(args.arch, len(class_names), **options)
+    model = extras.build_model(args.arch, len(class_names), args.insize,
+                               options)
     extras.check_mean(args.mean, mean, args.preprocess, model.insize)
     if args.initmodel:
         print('Load model from', args.initmodel)
@@ -201,6 +215,11 @@ def train(args):
     trainer.extend(safety.StopOnNonFiniteLoss())
     trainer.extend(safety.RandomStateInSnapshot())
     workers.average_statistics(trainer, model, trigger=interval)
+    if args.bn_reestimate:
+        trainer.extend(extras.BatchStatistics(
+            make_iterator(train, args.val_batchsize, args.loaderjob), model,
+            train.converter, device, min(args.bn_reestimate, len(train))),
+            trigger=interval)
     trainer.extend(workers.evaluator(extensions.Evaluator(
         val_iter, model, converter=train.converter, device=device)),
         trigger=interval)
@@ -247,6 +266,7 @@ def train(args):
         'lr_drop_epoch': args.lr_drop_epoch,
         'lr_drop': args.lr_drop,
         'weight_decay': args.weight_decay,
+        'bn_reestimate': args.bn_reestimate,
         'preprocess': args.preprocess,
         'mean': summary.MEAN_FILE if mean is not None else None,
         'seed': args.seed,

@@ -89,12 +89,24 @@ def model_options(arch, pairs):
     if arch not in models.ARCHS:
         return options
     accepted = set(inspect.signature(models.ARCHS[arch]).parameters)
-    accepted.discard('n_class')
+    accepted -= {'n_class', 'insize'}  # --insize has its own option
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise UsageError('--model-option {}: {} takes {}'.format(
             unknown[0], arch, ', '.join(sorted(accepted)) or 'no options'))
     return options
+
+
+def build_model(arch, n_class, insize=None, options=None):
+    """The network at ``insize`` (None: its own); a size it cannot take is
+    a UsageError naming the nearest ones it can."""
+    options = dict(options or {})
+    if insize is not None:
+        options['insize'] = insize
+    try:
+        return models.get_model(arch, n_class, **options)
+    except models.InputSizeError as e:
+        raise UsageError('--insize {}: {}'.format(insize, e))
 
 
 def read_lists(train_path, val_path):
@@ -228,3 +240,52 @@ class TimedUpdater(training.updaters.StandardUpdater):
         self.update_seconds = float(
             serializer('update_seconds', self.update_seconds))
         self.images_seen = int(serializer('images_seen', self.images_seen))
+
+
+class BatchStatistics(training.Extension):
+    """Re-estimates every BatchNormalization's mean and variance, before
+    each validation, from `images` training images run through the model
+    as it now is, with dropout off.
+
+    The running averages kept while training follow the weights of the
+    last few hundred iterations, seen through dropout; a network with
+    dropout before each of many batch normalizations (the blog's DenseNet)
+    then evaluates with statistics of another input than it gets at test
+    time. Each batch counts equally (a cumulative average, as Chainer's
+    BatchNormalization does with finetune=True).
+    """
+
+    priority = training.PRIORITY_WRITER + 1  # before the Evaluator
+
+    def __init__(self, iterator, model, converter, device, images):
+        self.iterator, self.model = iterator, model
+        self.converter, self.device, self.images = converter, device, images
+
+    def __call__(self, trainer=None):
+        norms = [link for link in self.model.links()
+                 if isinstance(link, chainer.links.BatchNormalization)]
+        if not norms:
+            return
+        dropouts = [link for link in self.model.links()
+                    if getattr(link, 'dropout_ratio', None)]
+        saved = ([link.decay for link in norms],
+                 [link.dropout_ratio for link in dropouts])
+        for link in dropouts:
+            link.dropout_ratio = 0.0
+        seen, batches = 0, 0
+        try:
+            with chainer.using_config('train', True), \
+                    chainer.no_backprop_mode():
+                while seen < self.images:
+                    batch = self.iterator.next()
+                    x, _ = self.converter(batch, self.device)
+                    batches += 1
+                    for link in norms:
+                        link.decay = 1.0 - 1.0 / batches
+                    self.model.predict(x)
+                    seen += len(batch)
+        finally:
+            for link, decay in zip(norms, saved[0]):
+                link.decay = decay
+            for link, ratio in zip(dropouts, saved[1]):
+                link.dropout_ratio = ratio

@@ -43,6 +43,7 @@ class Run(object):
 
     def load_model(self, which='best'):
         model = models.get_model(self.arch, self.n_class,
+                                 insize=self.insize,
                                  **self.summary.get('model_options', {}))
         chainer.serializers.load_npz(self.model_path(which), model)
         return model

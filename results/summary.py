@@ -108,6 +108,8 @@ class SummaryReport(extension.Extension):
             'epoch': updater.epoch,
             'epoch_detail': round(updater.epoch_detail, 4),
             'iteration': updater.iteration,
+            'images_seen': getattr(updater, 'images_seen', 0) * getattr(
+                updater, 'processes', 1),
             'wall_time_s': round(trainer.elapsed_time, 2),
             'train_images_per_s': _rounded(
                 getattr(updater, 'images_per_second', None)),

@@ -174,3 +174,30 @@ def test_example_preprocessing_saves_the_mean_in_the_run(data, tmp_path):
     assert numpy.load(os.path.join(out, 'mean.npy')).mean() == 100
     image = os.path.join(data, 'images', 'blue', '9.png')
     assert predict.main(['--run', out, image]) == 0  # with the run's mean
+
+
+def test_insize_trains_at_another_size(data, tmp_path):
+    out = str(tmp_path / 'at20')
+    assert train_imagenet.main(train_args(data, out, '--insize', '20',
+                                          '--test')) == 0
+    summary = read_summary(out)
+    assert summary['insize'] == 20 and summary['input'] == '3x20x20'
+
+
+def test_insize_a_network_cannot_take_is_one_line(data, tmp_path, capsys):
+    args = train_args(data, str(tmp_path / 'x'), '--insize', '3', '--test')
+    assert train_imagenet.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1
+    assert err.startswith('error: --insize 3: DenseNet cannot take 3x3 '
+                          'images; nearest sizes it takes: 4')
+
+
+def test_predict_at_another_size_when_the_network_allows(run, capsys):
+    image = os.path.join(tiny_runs._runs['data'], 'images', 'red', '0.png')
+    assert predict.main(['--run', run, image, '--insize', '48']) == 0
+    assert capsys.readouterr().out.startswith(image)
+    assert predict.main(['--run', run, image, '--insize', '3']) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1
+    assert 'built for 32x32 images and cannot classify 3x3 ones' in err
