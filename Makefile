@@ -25,11 +25,14 @@ test-faults: venv
 demo: venv
 	$(PY) tools/demo.py
 
-# The blog's protocol on the full Fashion-MNIST, for a GPU (GPU=0): hours.
+# The four networks on Fashion-MNIST (tools/budgets.py): BUDGET=blog (the
+# blog's protocol, hours on GPU $(GPU)), gpu-quick (~15 min on a GPU) or cpu
+# (~2 hours on 2 cores).
 GPU ?= 0
+BUDGET ?= blog
 reproduce: venv
-	$(PY) -c "import cupy" 2>/dev/null || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
-	$(PY) tools/reproduce.py --gpu $(GPU)
+	@test "$(BUDGET)" = cpu || $(PY) -c "import cupy" 2>/dev/null || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
+	$(PY) tools/reproduce.py --budget $(BUDGET) $(if $(filter cpu,$(BUDGET)),,--gpu $(GPU))
 
 bench-feeder: venv
 	$(PY) bench/feeder.py
@@ -57,7 +60,7 @@ docs: venv
 
 # Regenerates the committed Fashion-MNIST sample (needs dataset-fashion-mnist).
 sample: venv
-	$(PY) -m labeling.fashion_mnist sample/fashion-mnist --split train --limit-per-class 30
+	$(PY) -m labeling.fashion_mnist sample/fashion-mnist --split train --limit-per-class 100
 
 clean:
 	rm -rf $(VENV) $(TORCH_VENV) .pytest_cache build *.egg-info

@@ -11,7 +11,7 @@ list per split (train.txt, test.txt; paths relative to OUT_DIR), with the
 labels `python -m labeling` would give the tree (class names sorted).
 File names keep the official index: train-00042.png is image 42 of the
 training file. --limit-per-class N keeps the first N of each class (the
-repository's sample is --split train --limit-per-class 30).
+repository's sample is --split train --limit-per-class 100).
 """
 import argparse
 import gzip

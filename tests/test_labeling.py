@@ -275,7 +275,7 @@ def test_sample_in_the_repository_matches_its_exporter():
         os.path.abspath(__file__))), 'sample', 'fashion-mnist')
     found = scan_tree(sample)
     assert found.class_names == sorted(fashion_mnist.CLASS_NAMES)
-    assert list(found.counts()) == [30] * 10
+    assert list(found.counts()) == [100] * 10
     assert os.path.isfile(os.path.join(sample, 'LICENSE'))
     total = sum(os.path.getsize(os.path.join(d, f))
                 for d, _, files in os.walk(sample) for f in files)

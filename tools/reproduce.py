@@ -1,39 +1,98 @@
-"""make reproduce: the blog's experiment on the full Fashion-MNIST, on a GPU.
+"""make reproduce: the blog's experiment on Fashion-MNIST (or your lists),
+in one of three budgets (tools/budgets.py):
 
-    python -m labeling.fashion_mnist -> train_imagenet.py x 4 (the blog's
-    protocol: MomentumSGD, lr 0.01 -> 0.001 after epoch 30, 50 epochs,
-    no mean, no crop) -> results.evaluate of the best run -> results table
+    blog       the blog's protocol (50 epochs, lr 0.01 -> 0.001 after 30):
+               hours on a GPU
+    gpu-quick  the same input sizes, a few epochs: about 15 min on a GPU
+    cpu        small inputs, a training subset, 1-2 epochs: about 2 hours
+               for all four networks on 2 CPU cores
 
-The runs go to result/fashion-mnist/<arch>/ (snapshots and models, not
-committed); the table, the training curves, the summaries and the best
-run's confusion matrix and threshold analysis to results/fashion-mnist/.
-Started again, it skips finished runs and resumes unfinished ones from
-their last snapshot. Fashion-MNIST's official split (60,000 / 10,000) is
-the train / test split.
+    data -> class-balanced subsets -> train_imagenet.py x 4 -> the table,
+    and results.evaluate of the best run (confusion matrix, thresholds)
+
+Training runs go to result/fashion-mnist/BUDGET/<arch>/ (snapshots and
+models, not committed); each finished run's summary, log and curves are
+copied to results/fashion-mnist/BUDGET/ at once, with the table so far.
+Started again, it skips finished runs and resumes unfinished ones through
+the trainer's --resume auto. Fashion-MNIST's official split (60,000 /
+10,000) is the train / test split; with --train/--val any lists work.
 """
 import argparse
-import glob
+import json
 import os
-import re
 import shutil
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from demo import REPO, run  # noqa: E402
-from results import summary  # noqa: E402
+from budgets import BUDGETS, describe  # noqa: E402
+from steps import REPO, run, write_subset  # noqa: E402
 
-ARCHS = ('alex', 'nin', 'googlenet', 'densenet')
+from results import blog, published, summary, table  # noqa: E402
+
+ARCHS = tuple(BUDGETS['blog'].plans)
 KEPT = ('summary.json', 'log', 'loss.png', 'accuracy.png')
+SUBSET_SEED = 0
 
 
-def latest_snapshot(run_dir):
-    snapshots = glob.glob(os.path.join(run_dir, 'snapshot_epoch_*'))
-    if not snapshots:
-        return None
-    return max(snapshots, key=lambda p: int(re.findall(r'\d+$', p)[0]))
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join('{:<10} {}'.format(b.name, b.about)
+                         for b in BUDGETS.values()))
+    parser.add_argument('--budget', choices=sorted(BUDGETS), default='blog',
+                        help='how much training (default %(default)s)')
+    parser.add_argument('--gpu', default=None,
+                        help='GPU id, negative for the CPU (default: 0, or '
+                             '-1 for the cpu budget)')
+    parser.add_argument('--arch', action='append', choices=ARCHS,
+                        help='only these networks (repeatable)')
+    parser.add_argument('--train', help='training list (default: '
+                        'Fashion-MNIST, exported to --data)')
+    parser.add_argument('--val', help='validation list (with --train)')
+    parser.add_argument('--root', default=None,
+                        help='folder the list paths are relative to')
+    parser.add_argument('--data', default='data/fashion-mnist',
+                        help='where Fashion-MNIST is exported (default '
+                             '%(default)s)')
+    parser.add_argument('--runs', default=None, help='training runs '
+                        '(default result/fashion-mnist/BUDGET)')
+    parser.add_argument('--results', default=None, help='what is kept: '
+                        'table, summaries, curves, evaluation (default '
+                        'results/fashion-mnist/BUDGET)')
+    parser.add_argument('--loaderjob', '-j', default=str(os.cpu_count()))
+    parser.add_argument('--limit-per-class', default=None, metavar='N',
+                        help='export only N Fashion-MNIST images per class '
+                             'and split (a smoke check)')
+    parser.add_argument('--test', action='store_true',
+                        help='pass --test to the trainer (a smoke check)')
+    args = parser.parse_args(argv)
+    if bool(args.train) != bool(args.val):
+        parser.error('--train and --val go together')
+    budget = BUDGETS[args.budget]
+    if args.gpu is None:
+        args.gpu = '-1' if budget.device == 'cpu' else '0'
+    args.runs = args.runs or os.path.join('result', 'fashion-mnist',
+                                          budget.name)
+    args.results = args.results or os.path.join('results', 'fashion-mnist',
+                                                budget.name)
+    return args
+
+
+def source_lists(args):
+    """(train list, val list, root), exporting Fashion-MNIST if needed."""
+    if args.train:
+        return args.train, args.val, args.root or '.'
+    if not os.path.isfile(os.path.join(REPO, args.data, 'train.txt')):
+        export = ['python', '-m', 'labeling.fashion_mnist', args.data]
+        if args.limit_per_class:
+            export += ['--limit-per-class', args.limit_per_class]
+        run(export)
+    return (os.path.join(args.data, 'train.txt'),
+            os.path.join(args.data, 'test.txt'), args.data)
 
 
 def finished(run_dir):
@@ -43,70 +102,152 @@ def finished(run_dir):
         return False
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--gpu', default='0',
-                        help='GPU id (negative: CPU; default %(default)s)')
-    parser.add_argument('--arch', action='append', choices=ARCHS,
-                        help='only these networks (repeatable)')
-    parser.add_argument('--data', default='data/fashion-mnist',
-                        help='where the images are exported (default '
-                             '%(default)s)')
-    parser.add_argument('--runs', default='result/fashion-mnist',
-                        help='training runs (default %(default)s)')
-    parser.add_argument('--results', default='results/fashion-mnist',
-                        help='table and plots (default %(default)s)')
-    parser.add_argument('--loaderjob', '-j', default=str(os.cpu_count()))
-    parser.add_argument('--limit-per-class', default=None, metavar='N',
-                        help='export only N images per class and split '
-                             '(a smoke check)')
-    parser.add_argument('--test', action='store_true',
-                        help='pass --test to the trainer (a smoke check)')
-    args = parser.parse_args(argv)
-    archs = args.arch or ARCHS
+def train_command(arch, plan, lists, val_list, root, out, args):
+    command = ['python', 'train_imagenet.py', lists, val_list, '--root',
+               root, '--arch', arch, '--insize', str(plan.insize),
+               '--epoch', str(plan.epochs), '--lr', str(plan.lr),
+               '--lr-drop-epoch', str(plan.lr_drop_epoch), '--batchsize',
+               str(plan.batchsize), '--gpu', args.gpu, '--loaderjob',
+               args.loaderjob, '--seed', '0', '--out', out, '--resume',
+               'auto']
+    if plan.bn_reestimate:
+        command += ['--bn-reestimate', str(plan.bn_reestimate)]
+    if args.test:
+        command.append('--test')
+    return command
 
-    train_list = os.path.join(args.data, 'train.txt')
-    if not os.path.isfile(os.path.join(REPO, train_list)):
-        export = ['python', '-m', 'labeling.fashion_mnist', args.data]
-        if args.limit_per_class:
-            export += ['--limit-per-class', args.limit_per_class]
-        run(export)
 
-    runs = []
-    for arch in archs:
-        out = os.path.join(args.runs, arch)
-        runs.append(out)
-        if finished(os.path.join(REPO, out)) and not args.test:
-            print('\n{} is finished; skipped'.format(out))
-            continue
-        command = ['python', 'train_imagenet.py', train_list,
-                   os.path.join(args.data, 'test.txt'), '--root', args.data,
-                   '--arch', arch, '--gpu', args.gpu, '--loaderjob',
-                   args.loaderjob, '--seed', '0', '--out', out]
-        snapshot = latest_snapshot(os.path.join(REPO, out))
-        if snapshot and not args.test:
-            command += ['--resume', os.path.relpath(snapshot, REPO)]
-        if args.test:
-            command.append('--test')
-        run(command)
+def record_budget(run_dir, budget, plan, n_train, n_val):
+    """Write the budget's choices into the run's summary.json."""
+    data = summary.load(run_dir)
+    data['budget'] = {
+        'name': budget.name, 'plan': describe(plan, n_train),
+        'validation': '{:,} images{}'.format(
+            n_val, '' if budget.val_per_class is None else
+            ' ({} per class of the test list)'.format(budget.val_per_class)),
+    }
+    summary.write(run_dir, data)
 
-    best = max(runs, key=lambda r: summary.load(
-        os.path.join(REPO, r)).get('test_accuracy') or 0)
-    results_dir = os.path.join(REPO, args.results)
+
+def publish(run_dirs, results_dir, budget):
+    """Copy the finished runs' files and write the table so far."""
     os.makedirs(results_dir, exist_ok=True)
-    run(['python', '-m', 'results.evaluate', best, '--gpu', args.gpu,
-         '--loaderjob', args.loaderjob, '--out',
-         os.path.join(args.results, 'eval-' + os.path.basename(best))])
-    for out in runs:
+    for run_dir in run_dirs:
+        arch = os.path.basename(run_dir)
         for name in KEPT:
             base, ext = os.path.splitext(name)
-            shutil.copy(os.path.join(REPO, out, name), os.path.join(
-                results_dir, '{}-{}{}'.format(os.path.basename(out), base,
-                                              ext or '.json')))
-    run(['python', '-m', 'results'] + runs + [
-        '--markdown', os.path.join(args.results, 'table.md')])
-    print('wrote {}'.format(args.results))
+            shutil.copy(os.path.join(run_dir, name), os.path.join(
+                results_dir, '{}-{}{}'.format(arch, base, ext or '.json')))
+    with open(os.path.join(results_dir, 'table.md'), 'w',
+              encoding='utf-8') as f:
+        f.write(table_markdown(table.load_runs(run_dirs), budget))
+
+
+def table_markdown(runs, budget):
+    """The blog-format table, then ours beside the blog's and the
+    published figures, then how each run was trained."""
+    lines = ['# Fashion-MNIST, budget `{}`'.format(budget.name), '',
+             'Budget: {}.'.format(budget.about), '',
+             table.markdown(table.run_rows(runs)), '']
+    val = runs[0].get('budget', {}).get('validation') if runs else None
+    lines += ['test acc: the final epoch\'s validation accuracy on {} of '
+              'Fashion-MNIST\'s official test images{}, never on training '
+              'images; train acc: the final epoch\'s running accuracy on '
+              'its training batches.'.format(
+                  val or 'the whole list', '' if budget.val_per_class is None
+                  else ' (a stratified subset, the same for every network)'),
+              '', '| network | ours: test acc | the blog (34 categories of '
+              'its own photos) | published for Fashion-MNIST |',
+              '|---|---|---|---|']
+    for run in runs:
+        row = blog.blog_row(run['arch'])
+        pub = published.PUBLISHED.get(run['arch'])
+        lines.append('| {} | {} | {} | {} |'.format(
+            blog.network_name(run['arch']),
+            table.percent(run.get('test_accuracy')),
+            table.percent(row[2]) if row else '-',
+            '{} ({})'.format(table.percent(pub[1]), pub[0]) if pub else
+            'none listed'))
+    lines += ['', 'Published: {}.'.format(published.SOURCE), '',
+              '| network | how it was trained | images seen | wall time | '
+              'device | finished |', '|---|---|---|---|---|---|']
+    for run in runs:
+        lines.append('| {} | {} | {:,} | {:.1f} min | {} | {} |'.format(
+            blog.network_name(run['arch']),
+            run.get('budget', {}).get('plan', '-'),
+            run.get('images_seen') or 0, (run.get('wall_time_s') or 0) / 60,
+            run.get('device', '-'), 'yes' if run.get('finished') else 'no'))
+    total = sum(run.get('wall_time_s') or 0 for run in runs) / 60
+    lines += ['', 'All {} runs together: {:.1f} min of wall time.'.format(
+        len(runs), total), '']
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    budget = BUDGETS[args.budget]
+    archs = args.arch or ARCHS
+    train_list, val_list, root = source_lists(args)
+    lists = os.path.join(args.runs, 'lists')
+    val_subset = os.path.join(lists, 'val.txt')
+    n_val = write_subset(os.path.join(REPO, val_list),
+                         os.path.join(REPO, val_subset),
+                         budget.val_per_class, SUBSET_SEED)
+
+    started, planned_done, spent_done = time.time(), 0.0, 0.0
+    done = []
+    for k, arch in enumerate(archs, 1):
+        plan = budget.plans[arch]
+        out = os.path.join(args.runs, arch)
+        if finished(os.path.join(REPO, out)) and not args.test:
+            print('\n[{}/{}] {} is finished; skipped'.format(
+                k, len(archs), out))
+            done.append(out)
+            continue
+        subset = os.path.join(lists, 'train-{}.txt'.format(
+            plan.train_per_class or 'all'))
+        n_train = write_subset(os.path.join(REPO, train_list),
+                               os.path.join(REPO, subset),
+                               plan.train_per_class, SUBSET_SEED)
+        print('\n[{}/{}] {}: {}'.format(k, len(archs), arch,
+                                        describe(plan, n_train)))
+        print(eta_line(budget, archs[k - 1:], planned_done, spent_done,
+                       started), flush=True)
+        begin = time.time()
+        run(train_command(arch, plan, subset, val_subset, root, out, args))
+        if plan.minutes:
+            planned_done += plan.minutes
+            spent_done += (time.time() - begin) / 60
+        record_budget(os.path.join(REPO, out), budget, plan, n_train, n_val)
+        done.append(out)
+        publish([os.path.join(REPO, r) for r in done],
+                os.path.join(REPO, args.results), budget)
+
+    run_dirs = [os.path.join(REPO, r) for r in done]
+    best = max(run_dirs, key=lambda r: summary.load(r).get(
+        'test_accuracy') or 0)
+    run(['python', '-m', 'results.evaluate', best, '--gpu', args.gpu,
+         '--loaderjob', args.loaderjob, '--out', os.path.join(
+             args.results, 'eval-' + os.path.basename(best))])
+    publish(run_dirs, os.path.join(REPO, args.results), budget)
+    run(['python', '-m', 'results'] + done)
+    print('wrote {} ({:.1f} min)'.format(args.results,
+                                          (time.time() - started) / 60))
     return 0
+
+
+def eta_line(budget, remaining, planned_done, spent_done, started):
+    """Minutes used so far and the expected end, from the plan's minutes
+    scaled by how the finished runs kept to theirs."""
+    minutes = [budget.plans[a].minutes for a in remaining]
+    used = (time.time() - started) / 60
+    if None in minutes:
+        return 'time used so far: {:.0f} min'.format(used)
+    scale = spent_done / planned_done if planned_done else 1.0
+    left = sum(minutes) * scale
+    return ('time used so far: {:.0f} min; about {:.0f} min to go (ETA '
+            '{})'.format(used, left, time.strftime(
+                '%H:%M', time.localtime(time.time() + 60 * left))))
 
 
 if __name__ == '__main__':
