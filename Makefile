@@ -27,7 +27,7 @@ demo: venv
 
 # The four networks on Fashion-MNIST (tools/budgets.py): BUDGET=blog (the
 # blog's protocol, hours on GPU $(GPU)), gpu-quick (~15 min on a GPU) or cpu
-# (~2 hours on 2 cores).
+# (at most 2 hours on 2 cores).
 GPU ?= 0
 BUDGET ?= blog
 reproduce: venv

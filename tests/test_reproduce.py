@@ -35,6 +35,16 @@ def test_every_budget_plans_the_four_networks_at_sizes_they_take():
             for p in blog.values()} == {(50, 0.01, 30, None)}
 
 
+def test_describe_says_size_subset_schedule_and_reestimation():
+    plan = budgets.Plan(8, 800, 2, 0.05, 1, 32, 1000, 36)
+    assert budgets.describe(plan, 8000) == (
+        '8x8, 8,000 training images x 2 epochs, lr 0.05 -> 0.005 after '
+        'epoch 1, batch 32, batch-norm statistics re-estimated from 1,000 '
+        'images before each validation')
+    assert budgets.describe(plan._replace(epochs=1, bn_reestimate=0), 24) \
+        == '8x8, 24 training images x 1 epoch, lr 0.05, batch 32'
+
+
 def test_per_class_subset_is_balanced_and_keeps_list_order():
     pairs = [('{}.png'.format(k), k % 3) for k in range(30)]
     first = steps.per_class_subset(pairs, 2)
@@ -56,9 +66,9 @@ def test_reproduce_on_your_own_lists(tmp_path_factory, tmp_path, capsys):
             '--runs', runs, '--results', results, '--loaderjob', '0']
     assert reproduce.main(argv) == 0
     out = capsys.readouterr().out
-    assert '[1/1] nin: 39x39, 24 training images x 2 epochs, lr 0.002 -> ' \
-        '0.0002 after epoch 1, batch 32' in out
-    assert 'about 20 min to go' in out
+    plan = budgets.CPU.plans['nin']
+    assert '[1/1] nin: {}\n'.format(budgets.describe(plan, 24)) in out
+    assert 'about {} min to go'.format(plan.minutes) in out
     # The subsets carry the class names, as the trainer wants.
     assert listfile.read_labels(os.path.join(runs, 'lists', 'labels.txt')) \
         == list(tiny_runs.CLASSES)

@@ -4,7 +4,7 @@ in one of three budgets (tools/budgets.py):
     blog       the blog's protocol (50 epochs, lr 0.01 -> 0.001 after 30):
                hours on a GPU
     gpu-quick  the same input sizes, a few epochs: about 15 min on a GPU
-    cpu        small inputs, a training subset, 1-2 epochs: about 2 hours
+    cpu        small inputs, training subsets, 2-3 epochs: at most 2 hours
                for all four networks on 2 CPU cores
 
     data -> class-balanced subsets -> train_imagenet.py x 4 -> the table,
