@@ -8,7 +8,10 @@ from models import sizing
 
 
 def _he_normal():
-    return initializers.HeNormal(1 / np.sqrt(2), np.float32)
+    # The blog fixed float32 here; the configured dtype (float32 unless
+    # chainer.config.dtype says otherwise) keeps that and lets float64
+    # checks run the whole network in float64.
+    return initializers.HeNormal(1 / np.sqrt(2))
 
 
 class DenseBlock(chainer.Chain):

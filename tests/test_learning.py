@@ -113,6 +113,9 @@ def test_kernels_train_a_whole_network_as_chainer_does(arch):
     size = PLAN[arch][0]
     with chainer.using_config('dtype', np.float64):
         model = build(arch, size)
+    # A float32 weight would send its layer to Chainer's own kernel in both
+    # steps, and the comparison would check nothing there.
+    assert {p.dtype for p in model.params()} == {np.dtype(np.float64)}
     twin = model.copy(mode='copy')
     x, t = images(size, 4)
     x = x.astype(np.float64)
