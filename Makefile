@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 export PYTHON VENV
 
 .PHONY: venv test test-all test-faults demo reproduce clean bench-feeder sample docs gpu-check \
+	gpu-install-check \
 	torch-venv bench-speed
 
 venv:
@@ -31,7 +32,7 @@ demo: venv
 GPU ?= 0
 BUDGET ?= blog
 reproduce: venv
-	@test "$(BUDGET)" = cpu || $(PY) -c "import cupy" 2>/dev/null || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
+	@test "$(BUDGET)" = cpu || $(PY) -c "import chainer_compat, chainer.backends.cuda as c; assert c.available" 2>/dev/null || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
 	$(PY) tools/reproduce.py --budget $(BUDGET) $(if $(filter cpu,$(BUDGET)),,--gpu $(GPU))
 
 bench-feeder: venv
@@ -50,8 +51,15 @@ torch-venv:
 bench-speed: torch-venv
 	$(TORCH_VENV)/bin/python bench/train_speed.py $(SPEED_ARGS)
 
+# The gpu extra on a machine with no GPU: CuPy loads its CUDA wheels, Chainer
+# sees CUDA and cuDNN, NVRTC compiles, every cupy.* name Chainer uses exists.
+GPU_VENV ?= .venv-gpu
+gpu-install-check:
+	VENV=$(GPU_VENV) EXTRAS=test,gpu tools/ensure-venv
+	REQUIRE_GPU_STACK=1 $(GPU_VENV)/bin/python -m pytest -q tests/test_gpu_stack.py tests/test_compat.py
+
 gpu-check: venv
-	$(PY) -c "import cupy" 2>/dev/null || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
+	$(PY) -c "import chainer_compat, chainer.backends.cuda as c; assert c.available" 2>/dev/null || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
 	$(PY) bench/train_speed.py --gpu $(GPU) --out results/gpu/table.md $(SPEED_ARGS)
 
 # Regenerates docs/shapes.md (layer tables, AlexNet walk-through) from models/.

@@ -15,11 +15,11 @@ classic stack (Python <= 3.11, NumPy 1.26, setuptools < 70) it does nothing.
 - ``CHAINER_WARN_VERSION_MISMATCH=0`` (unless already set): that check
   expects CuPy 7; this package deliberately pairs Chainer with CuPy 13/14,
   so its multi-line warning on every start would be noise.
-- cuDNN 8 from the ``nvidia-cudnn-cu12`` wheel (the ``gpu`` extra): CuPy 13
-  looks for ``libcudnn.so.8`` on the library path only, where the wheel's
-  folder is not; loading the wheel's libraries first (RTLD_GLOBAL) lets
-  CuPy's own lookup find them already in the process, without
-  LD_LIBRARY_PATH. Only when CuPy and that wheel are both installed.
+- CUDA libraries from NVIDIA's wheels (the ``gpu`` extra: cuBLAS, NVRTC,
+  cuRAND, cuDNN 8): CuPy 13 looks for them on the library path only, where
+  the wheels' folders are not; loading them first (RTLD_GLOBAL) lets
+  CuPy's own lookup find them already in the process, with no CUDA toolkit
+  and no LD_LIBRARY_PATH. Only the wheels installed, only with CuPy.
 """
 import ctypes
 import importlib.util
@@ -107,41 +107,59 @@ CUDNN8_LIBRARIES = ('libcudnn_ops_infer.so.8', 'libcudnn_ops_train.so.8',
                     'libcudnn_cnn_infer.so.8', 'libcudnn_cnn_train.so.8',
                     'libcudnn_adv_infer.so.8', 'libcudnn_adv_train.so.8',
                     'libcudnn.so.8')
+# The CUDA 12 libraries CuPy 13 opens by name (folder under nvidia/, files
+# in load order): cuBLAS at import, NVRTC for every elementwise kernel,
+# cuRAND for cupy.random (the trainer seeds it), cuDNN for Chainer's
+# convolutions. CuPy 14 finds the wheels itself; loading them first is
+# harmless there.
+CUDA_WHEEL_LIBRARIES = (
+    ('cublas', ('libcublasLt.so.12', 'libcublas.so.12')),
+    ('cuda_nvrtc', ('libnvrtc.so.12',)),
+    ('curand', ('libcurand.so.10',)),
+    ('cudnn', CUDNN8_LIBRARIES),
+)
 
 
-def cudnn_wheel_folder():
-    """The lib folder of an installed nvidia-cudnn-cu12 8.x, else None."""
+def _nvidia_folders():
     try:
-        spec = importlib.util.find_spec('nvidia.cudnn')
-    except ImportError:  # no nvidia namespace package at all
-        return None
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        lib = os.path.join(folder, 'lib')
-        if os.path.isfile(os.path.join(lib, 'libcudnn.so.8')):
-            return lib
-    return None
+        spec = importlib.util.find_spec('nvidia')
+    except ImportError:
+        return []
+    return list(spec.submodule_search_locations or []) if spec else []
 
 
-def _preload_cudnn_wheel():
+def cuda_wheel_libraries():
+    """{wheel folder name: [library paths]} of the CUDA wheels installed
+    (nvidia-cublas-cu12, nvidia-cudnn-cu12 8.x, ...), in load order."""
+    found = {}
+    for root in _nvidia_folders():
+        for folder, names in CUDA_WHEEL_LIBRARIES:
+            paths = [os.path.join(root, folder, 'lib', name) for name in names]
+            if folder not in found and os.path.isfile(paths[-1]):
+                found[folder] = [p for p in paths if os.path.isfile(p)]
+    return {folder: found[folder] for folder, _ in CUDA_WHEEL_LIBRARIES
+            if folder in found}
+
+
+def _preload_cuda_wheels():
     if not sys.platform.startswith('linux') or \
             importlib.util.find_spec('cupy') is None:
         return
-    lib = cudnn_wheel_folder()
-    if lib is None:
-        return
-    try:
-        for name in CUDNN8_LIBRARIES:
-            path = os.path.join(lib, name)
-            if os.path.isfile(path):
+    loaded = []
+    for folder, paths in cuda_wheel_libraries().items():
+        try:
+            for path in paths:
                 ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
-    except OSError as e:  # a broken install: CuPy reports no cuDNN itself
-        warnings.warn('cuDNN wheel in {} not loaded: {}'.format(lib, e))
-        return
-    PATCHED.append('cudnn wheel ' + lib)
+        except OSError as e:  # a broken install: CuPy reports it itself
+            warnings.warn('CUDA wheel {} not loaded: {}'.format(folder, e))
+            continue
+        loaded.append(folder)
+    if loaded:
+        PATCHED.append('CUDA wheels: ' + ', '.join(loaded))
 
 
 os.environ.setdefault('CHAINER_WARN_VERSION_MISMATCH', '0')
 _patch_sctypes()
 _patch_numpy_distutils()
 _patch_pkg_resources()
-_preload_cudnn_wheel()
+_preload_cuda_wheels()

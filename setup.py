@@ -23,13 +23,22 @@ setup(
         'matplotlib',
     ],
     extras_require={
-        # CuPy 13 keeps cuDNN and pairs with NumPy 1.26; CuPy 14 needs NumPy 2
-        # and has no cuDNN. The cuDNN 8 wheel is found by chainer_compat.
+        # CUDA 12 with nothing but an NVIDIA driver: CuPy 13.6 (it keeps
+        # cuDNN, which Chainer's convolutions use, and takes NumPy 1.22-2.5,
+        # so both stacks) and the NVIDIA wheels of the libraries it opens;
+        # chainer_compat loads them (CuPy 13 looks on the library path only).
+        # NCCL makes ChainerMN's pure_nccl communicator available.
         'gpu': [
-            'cupy-cuda12x>=13,<14; python_version < "3.12"',
-            'nvidia-cudnn-cu12>=8.8,<9; python_version < "3.12"',
-            'cupy-cuda12x>=14; python_version >= "3.12"',
+            'cupy-cuda12x>=13.6,<14',
+            'nvidia-cudnn-cu12>=8.9,<9',
+            'nvidia-cublas-cu12>=12,<13',
+            'nvidia-cuda-nvrtc-cu12>=12,<13',
+            'nvidia-curand-cu12>=10,<11',
+            'nvidia-nccl-cu12>=2.16.5,<3',
         ],
+        # CUDA 13 drivers: CuPy 14 finds its own CUDA wheels ([ctk]) but has
+        # no cuDNN: Chainer then convolves with im2col and cuBLAS.
+        'gpu-cuda13': ['cupy-cuda13x[ctk]>=14'],
         # ChainerMN (--communicator) over MPI; needs an MPI library, e.g.
         # Debian's openmpi-bin libopenmpi-dev.
         'mpi': ['mpi4py>=3.1'],

@@ -164,8 +164,7 @@ def train(args):
     n_train, n_val = len(train_pairs), len(val_pairs)
     train_pairs = workers.scatter(train_pairs, shuffle=True, seed=args.seed)
     val_pairs = workers.scatter(val_pairs, shuffle=False, seed=args.seed)
-    extras.seed_everything(args.seed, device)
-    device.use()
+    extras.start_device(device, args.seed)
 
     # Model
     model = extras.build_model(args.arch, len(class_names), args.insize,

@@ -40,10 +40,17 @@ def get_device(args):
     if spec is None:
         spec = '@numpy'
     try:
-        return chainer.get_device(spec)
+        device = chainer.get_device(spec)
     except Exception as e:  # Chainer raises several types for a bad spec
         raise UsageError('device {!r}: {}'.format(spec, ' '.join(
             str(e).split())))
+    if device.xp is not numpy:
+        try:  # CuPy reports a missing driver or device only when used
+            device.use()
+        except Exception as e:
+            raise UsageError('device {!r}: no usable GPU ({})'.format(
+                spec, ' '.join(str(e).split())))
+    return device
 
 
 def cudnn_status(device):
@@ -59,6 +66,13 @@ def cudnn_status(device):
     return 'cuDNN {}: {}'.format(
         cuda.cuda.cudnn.getVersion(),
         'in use' if in_use else 'found, but off (chainer.config.use_cudnn)')
+
+
+def start_device(device, seed):
+    """Makes ``device`` current, then seeds: CuPy seeds the current GPU, so
+    the other order would seed GPU 0 for --gpu 1 and every MPI rank."""
+    device.use()
+    seed_everything(seed, device)
 
 
 def seed_everything(seed, device):

@@ -77,7 +77,7 @@ def test_cudnn_wheel_is_preloaded_for_cupy(tmp_path):
     result = run_python(PRINT_PRELOAD, env=_with_path(site))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        str(['cudnn wheel ' + str(lib)]), 'True']
+        str(['CUDA wheels: cudnn']), 'True']
 
 
 def test_cudnn_wheel_is_left_alone_without_cupy(tmp_path):
