@@ -269,8 +269,9 @@ def train(args):
         'preprocess': args.preprocess,
         'mean': summary.MEAN_FILE if mean is not None else None,
         'seed': args.seed,
-        'cpu_kernels': ('chainer' if args.reference_kernels
-                        else 'kernels/'),
+        # kernels/ computes only NumPy arrays: a GPU run uses CuPy's.
+        'cpu_kernels': (None if device.xp is not np else 'chainer'
+                        if args.reference_kernels else 'kernels/'),
         'train': os.path.abspath(args.train),
         'val': os.path.abspath(args.val),
         'root': os.path.abspath(args.root),

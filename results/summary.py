@@ -75,15 +75,28 @@ def _cpu_name():
 
 
 def versions():
+    """Python, Chainer, NumPy; CuPy, its CUDA runtime and cuDNN (None
+    where absent)."""
+    found = {'python': platform.python_version(),
+             'chainer': chainer.__version__,
+             'numpy': numpy.__version__,
+             'cupy': None, 'cuda': None, 'cudnn': None}
     try:
         import cupy
-        cupy_version = cupy.__version__
+        found['cupy'] = cupy.__version__
     except Exception:  # not installed, or no CUDA: both mean "no CuPy"
-        cupy_version = None
-    return {'python': platform.python_version(),
-            'chainer': chainer.__version__,
-            'numpy': numpy.__version__,
-            'cupy': cupy_version}
+        return found
+    try:  # 12090 -> '12.9'
+        runtime = cupy.cuda.runtime.runtimeGetVersion()
+        found['cuda'] = '{}.{}'.format(runtime // 1000, runtime % 1000 // 10)
+    except Exception:
+        pass
+    try:
+        from cupy.cuda import cudnn
+        found['cudnn'] = cudnn.getVersion()
+    except Exception:  # CuPy 14 has no cuDNN
+        pass
+    return found
 
 
 class SummaryReport(extension.Extension):

@@ -124,3 +124,11 @@ def test_every_cupy_name_chainer_and_we_use_exists():
     missing = {name: path for name, path in used.items()
                if not _resolves(name) and name not in allowed}
     assert not missing
+
+
+def test_run_summaries_name_cupy_cuda_and_cudnn():
+    from results import summary
+    found = summary.versions()
+    assert found['cupy'] == cupy.__version__
+    assert found['cuda'].split('.')[0] in ('12', '13')
+    assert (found['cudnn'] is not None) == (CUPY_MAJOR < 14)
