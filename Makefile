@@ -30,9 +30,11 @@ demo: venv
 # blog's protocol, hours on GPU $(GPU)), gpu-quick (~15 min on a GPU) or cpu
 # (at most 2 hours on 2 cores).
 GPU ?= 0
+# Whether CuPy can load CUDA here (`import cupy` alone succeeds without it).
+CUDA_WORKS = $(PY) -c "import chainer_compat, chainer.backends.cuda as c; assert c.available" 2>/dev/null
 BUDGET ?= blog
 reproduce: venv
-	@test "$(BUDGET)" = cpu || $(PY) -c "import chainer_compat, chainer.backends.cuda as c; assert c.available" 2>/dev/null || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
+	@test "$(BUDGET)" = cpu || $(CUDA_WORKS) || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
 	$(PY) tools/reproduce.py --budget $(BUDGET) $(if $(filter cpu,$(BUDGET)),,--gpu $(GPU))
 
 bench-feeder: venv
@@ -59,7 +61,7 @@ gpu-install-check:
 	REQUIRE_GPU_STACK=1 $(GPU_VENV)/bin/python -m pytest -q tests/test_gpu_stack.py tests/test_compat.py
 
 gpu-check: venv
-	$(PY) -c "import chainer_compat, chainer.backends.cuda as c; assert c.available" 2>/dev/null || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
+	$(CUDA_WORKS) || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
 	$(PY) bench/train_speed.py --gpu $(GPU) --out results/gpu/table.md $(SPEED_ARGS)
 
 # Regenerates docs/shapes.md (layer tables, AlexNet walk-through) from models/.

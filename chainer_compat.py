@@ -131,14 +131,15 @@ def _nvidia_folders():
 def cuda_wheel_libraries():
     """{wheel folder name: [library paths]} of the CUDA wheels installed
     (nvidia-cublas-cu12, nvidia-cudnn-cu12 8.x, ...), in load order."""
+    roots = _nvidia_folders()
     found = {}
-    for root in _nvidia_folders():
-        for folder, names in CUDA_WHEEL_LIBRARIES:
+    for folder, names in CUDA_WHEEL_LIBRARIES:
+        for root in roots:
             paths = [os.path.join(root, folder, 'lib', name) for name in names]
-            if folder not in found and os.path.isfile(paths[-1]):
+            if os.path.isfile(paths[-1]):
                 found[folder] = [p for p in paths if os.path.isfile(p)]
-    return {folder: found[folder] for folder, _ in CUDA_WHEEL_LIBRARIES
-            if folder in found}
+                break
+    return found
 
 
 def _preload_cuda_wheels():

@@ -59,8 +59,8 @@ def test_nvrtc_compiles_a_kernel_without_a_device():
 
 def _cupy_names(path):
     """Dotted names used as cupy.X.Y in the code of ``path`` (attribute
-    chains and `from cupy.X import Y`), leaving out import fallbacks in
-    `except ImportError` branches."""
+    chains and `from cupy.X import Y`), leaving out what `except`
+    branches do (Chainer's fallbacks for older CuPy names)."""
     with open(path, encoding='utf-8') as f:
         tree = ast.parse(f.read(), path)
     fallback = set()

@@ -47,9 +47,9 @@ GPU_QUICK = Budget(
 # each network at the smallest size it takes (DenseNet at 8), the lr drop
 # before the last epoch, NIN at lr 0.004 on the whole list (on 24,000
 # images it ended 0.05 points short of 85%), DenseNet at lr 0.05 with its
-# batch-norm statistics re-estimated before each validation. minutes: as
-# measured on a quiet machine; the same runs took up to 3x that on a busy
-# day.
+# batch-norm statistics re-estimated before each validation. minutes: the
+# committed runs' wall times; this shared machine's speed varied 3.5x
+# between days (AlexNet's 22 is from a slow one).
 CPU = Budget(
     'cpu', 'small inputs, a stratified training subset (NIN: the whole '
     'list) and 2-3 epochs per network with the lr drop before the last, '
