@@ -5,8 +5,7 @@ PY := $(VENV)/bin/python
 export PYTHON VENV
 
 .PHONY: venv test test-all test-faults demo reproduce clean bench-feeder sample docs gpu-check \
-	gpu-install-check \
-	torch-venv bench-speed
+	gpu-install-check gpu-smoke wheelhouse torch-venv bench-speed
 
 venv:
 	@tools/ensure-venv
@@ -55,14 +54,45 @@ bench-speed: torch-venv
 
 # The gpu extra on a machine with no GPU: CuPy loads its CUDA wheels, Chainer
 # sees CUDA and cuDNN, NVRTC compiles, every cupy.* name Chainer uses exists.
+# GPU_EXTRA=gpu-cuda13 (with GPU_VENV=.venv-gpu13): the same for CuPy 14.
+GPU_EXTRA ?= gpu
 GPU_VENV ?= .venv-gpu
 gpu-install-check:
-	VENV=$(GPU_VENV) EXTRAS=test,gpu tools/ensure-venv
+	VENV=$(GPU_VENV) EXTRAS=test,$(GPU_EXTRA) tools/ensure-venv
 	REQUIRE_GPU_STACK=1 $(GPU_VENV)/bin/python -m pytest -q tests/test_gpu_stack.py tests/test_compat.py
 
 gpu-check: venv
 	$(CUDA_WORKS) || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
 	$(PY) bench/train_speed.py --gpu $(GPU) --out results/gpu/table.md $(SPEED_ARGS)
+
+# The device check (tools/gpu_smoke.py): GPU $(GPU) is used, agrees with the
+# CPU network by network, trains each network through train_imagenet.py,
+# and its speed next to PyTorch; writes results/gpu/. GPU=-1: a tiny dry run
+# on the CPU (into result/gpu-smoke-dry/). WHEELHOUSE=DIR: from a venv over
+# the machine's own NumPy, CuPy and torch (--system-site-packages), with
+# Chainer and the rest installed from DIR (make wheelhouse), no network.
+SMOKE_VENV ?= .venv-smoke
+SMOKE_PACKAGES = "setuptools<70" chainer==7.8.1 pillow
+gpu-smoke:
+ifdef WHEELHOUSE
+	@test -x $(SMOKE_VENV)/bin/python || $(PYTHON) -m venv --system-site-packages $(SMOKE_VENV)
+	$(SMOKE_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-index --find-links $(WHEELHOUSE) $(SMOKE_PACKAGES)
+	$(SMOKE_VENV)/bin/python tools/gpu_smoke.py --gpu $(GPU)
+else
+	@$(MAKE) --no-print-directory venv
+	@test "$(GPU)" -lt 0 || $(CUDA_WORKS) || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
+	$(PY) tools/gpu_smoke.py --gpu $(GPU)
+endif
+
+# Wheels of Chainer and what it needs beyond NumPy and CuPy, for Python
+# $(WHEELHOUSE_PYTHON) on x86-64 Linux: carried to a GPU machine without
+# network for make gpu-smoke WHEELHOUSE=wheelhouse (about 6 MB).
+WHEELHOUSE_PYTHON ?= 3.12
+wheelhouse: venv
+	$(PY) -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w wheelhouse chainer==7.8.1
+	$(PY) -m pip download -q --disable-pip-version-check --only-binary=:all: --python-version $(WHEELHOUSE_PYTHON) \
+	  --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 -d wheelhouse \
+	  "setuptools<70" protobuf six filelock typing_extensions pillow
 
 # Regenerates docs/shapes.md (layer tables, AlexNet walk-through) from models/.
 docs: venv

@@ -20,10 +20,15 @@ classic stack (Python <= 3.11, NumPy 1.26, setuptools < 70) it does nothing.
   the wheels' folders are not; loading them first (RTLD_GLOBAL) lets
   CuPy's own lookup find them already in the process, with no CUDA toolkit
   and no LD_LIBRARY_PATH. Only the wheels installed, only with CuPy.
+- Chainer's "cuDNN is not enabled. Please reinstall CuPy" warning, on the
+  first GPU use of every run, only with CuPy >= 14: it has no cuDNN by
+  design (training_extras.cudnn_status says so once, in a line of its
+  own). On CuPy 13 a missing cuDNN is an install mistake: kept.
 """
 import ctypes
 import importlib.util
 import os
+import re
 import sys
 import types
 import warnings
@@ -159,8 +164,48 @@ def _preload_cuda_wheels():
         PATCHED.append('CUDA wheels: ' + ', '.join(loaded))
 
 
+# The names CuPy's wheels are published under, newest first.
+CUPY_DISTRIBUTIONS = ('cupy-cuda13x', 'cupy-cuda12x', 'cupy')
+
+
+def cupy_major():
+    """The installed CuPy's major version, read without importing it (the
+    CUDA wheels must load first); None without CuPy."""
+    try:
+        spec = importlib.util.find_spec('cupy')
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    try:
+        with open(os.path.join(os.path.dirname(spec.origin), '_version.py'),
+                  encoding='utf-8') as f:
+            match = re.search(r"__version__\s*=\s*['\"](\d+)\.", f.read())
+        if match:
+            return int(match.group(1))
+    except OSError:
+        pass
+    from importlib import metadata
+    for name in CUPY_DISTRIBUTIONS:
+        try:
+            return int(metadata.version(name).split('.')[0])
+        except (metadata.PackageNotFoundError, ValueError):
+            continue
+    return None
+
+
+def _quiet_cudnn_notice():
+    if (cupy_major() or 0) < 14:
+        return
+    warnings.filterwarnings('ignore', message=r'cuDNN is not enabled\.',
+                            category=UserWarning,
+                            module=r'chainer\.backends\.cuda')
+    PATCHED.append('cuDNN notice (CuPy >= 14 has none by design)')
+
+
 os.environ.setdefault('CHAINER_WARN_VERSION_MISMATCH', '0')
 _patch_sctypes()
 _patch_numpy_distutils()
 _patch_pkg_resources()
 _preload_cuda_wheels()
+_quiet_cudnn_notice()

@@ -37,8 +37,9 @@ setup(
             'nvidia-nccl-cu12>=2.16.5,<3',
         ],
         # CUDA 13 drivers: CuPy 14 finds its own CUDA wheels ([ctk]) but has
-        # no cuDNN: Chainer then convolves with im2col and cuBLAS.
-        'gpu-cuda13': ['cupy-cuda13x[ctk]>=14'],
+        # no cuDNN: Chainer then convolves with im2col and cuBLAS. NCCL is
+        # not in [ctk]; without it CuPy warns at every import.
+        'gpu-cuda13': ['cupy-cuda13x[ctk]>=14', 'nvidia-nccl-cu13>=2.27.7,<3'],
         # ChainerMN (--communicator) over MPI; needs an MPI library, e.g.
         # Debian's openmpi-bin libopenmpi-dev.
         'mpi': ['mpi4py>=3.1'],

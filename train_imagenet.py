@@ -56,8 +56,9 @@ def parse_args(argv):
     parser.add_argument('--communicator', choices=training_mn.COMMUNICATORS,
                         default=None, help='train data-parallel over MPI '
                         '(mpiexec -n N ...) with this ChainerMN communicator: '
-                        'naive on CPUs, pure_nccl on GPUs; --batchsize is '
-                        'then per process')
+                        'naive on CPUs, pure_nccl on GPUs (it and '
+                        'non_cuda_aware need NCCL, from the gpu extra; flat '
+                        'does not); --batchsize is then per process')
     parser.add_argument('--root', '-R', default='.',
                         help='folder the list paths are relative to')
     parser.add_argument('--mean', '-m', default=None,

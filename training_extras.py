@@ -59,6 +59,10 @@ def cudnn_status(device):
         return None
     from chainer.backends import cuda
     if not cuda.cudnn_enabled:
+        if int(cuda.cupy.__version__.split('.')[0]) >= 14:
+            return ('cuDNN: not in use (CuPy {} has no cuDNN, by design): '
+                    'convolutions use im2col + cuBLAS'.format(
+                        cuda.cupy.__version__))
         return ('cuDNN: not in use (this CuPy has no cuDNN, or CHAINER_CUDNN'
                 '=0): convolutions run on CuPy kernels, slower')
     with chainer.using_device(device):
@@ -240,8 +244,20 @@ class TimedUpdater(training.updaters.StandardUpdater):
     def update_core(self):
         start = time.perf_counter()
         super(TimedUpdater, self).update_core()
+        self.synchronize()
         self.update_seconds += time.perf_counter() - start
         self.images_seen += self.get_iterator('main').batch_size
+
+    def synchronize(self):
+        """Waits for the GPU: its kernels run after their launch returns,
+        so the clock would otherwise stop before the work is done."""
+        device = self.device
+        if device is None or device.xp is numpy:
+            return
+        synchronize = getattr(getattr(device, 'device', None),
+                              'synchronize', None)
+        if synchronize is not None:  # GpuDevice: a cupy.cuda.Device
+            synchronize()
 
     @property
     def images_per_second(self):

@@ -9,6 +9,7 @@ multi-node optimizer averages the gradients, so the replicas stay identical.
 Without --communicator, `Workers` stands for this process alone and every
 method below falls back to plain Chainer.
 """
+import importlib
 import multiprocessing
 
 import chainer
@@ -18,6 +19,40 @@ from training_extras import UsageError
 # 'naive' is ChainerMN's only communicator without CUDA.
 CPU_COMMUNICATORS = ('naive',)
 COMMUNICATORS = ('naive', 'flat', 'non_cuda_aware', 'pure_nccl')
+# These reduce over NCCL (CuPy's cupy.cuda.nccl), which loads only where
+# a NCCL library is installed (the gpu extra's wheel).
+NCCL_COMMUNICATORS = ('non_cuda_aware', 'pure_nccl')
+
+
+def nccl_problem():
+    """None if CuPy's NCCL loads in this process, else why not (short)."""
+    try:
+        nccl = importlib.import_module('cupy.cuda.nccl')
+    except Exception as e:  # no CuPy, or a CuPy that fails to start
+        return _one_line(e)
+    if getattr(nccl, 'available', False):
+        return None
+    try:  # cupy.cuda.nccl keeps only a warning of why
+        importlib.import_module('cupy_backends.cuda.libs.nccl')
+    except Exception as e:
+        return _one_line(e)
+    return 'cupy.cuda.nccl.available is False'
+
+
+def _one_line(error):
+    return ' '.join(str(error).split()) or type(error).__name__
+
+
+def check_nccl(communicator):
+    """A one-line UsageError when `communicator` needs NCCL and it cannot
+    be loaded: ChainerMN would fail later, after MPI has started."""
+    if communicator not in NCCL_COMMUNICATORS:
+        return
+    why = nccl_problem()
+    if why is not None:
+        raise UsageError(
+            '--communicator {}: NCCL cannot be loaded here ({}); install '
+            'the gpu extra, or use flat'.format(communicator, why))
 
 
 class Workers(object):
@@ -35,6 +70,7 @@ class Workers(object):
             raise UsageError(
                 '--communicator {} needs GPUs (--gpu 0); on the CPU use '
                 '{}'.format(communicator, ' or '.join(CPU_COMMUNICATORS)))
+        check_nccl(communicator)
         if loaderjob:
             # MultiprocessIterator's workers must not fork an MPI process
             # (ChainerMN's documented requirement): set before MPI starts.

@@ -9,7 +9,6 @@ import sys
 import chainer
 import numpy
 from chainer import training
-from chainer.training import extensions
 
 from training_extras import UsageError, load_npz
 
@@ -151,26 +150,55 @@ class RandomStateInSnapshot(training.Extension):
                                     has_gauss, gauss))
 
 
-class StopOnNonFiniteLoss(extensions.FailOnNonNumber):
-    """FailOnNonNumber, with the reported loss checked too and a one-line
-    message naming the iteration. It runs before every other extension, so
-    no snapshot or best model is written from a diverged state."""
+def all_finite(arrays):
+    """One boolean per array module (normally the device's only), each an
+    AND of ``isfinite(a).all()`` computed where the arrays are: nothing
+    leaves the device here. None entries (no loss reported) are skipped."""
+    flags = {}
+    for a in arrays:
+        if a is None:
+            continue
+        xp = chainer.backend.get_array_module(a)
+        finite = xp.isfinite(a).all()
+        key = id(xp)
+        flags[key] = finite if key not in flags else flags[key] & finite
+    return list(flags.values())
+
+
+def to_host_bool(flag):
+    """The one device-to-host transfer (a synchronisation on a GPU)."""
+    return bool(chainer.backend.CpuDevice().send(flag))
+
+
+class StopOnNonFiniteLoss(training.Extension):
+    """Stops at the first iteration whose reported loss or any parameter
+    is NaN or infinite, with a one-line message naming the iteration. It
+    runs before every other extension, so no snapshot or best model is
+    written from a diverged state.
+
+    Chainer's FailOnNonNumber asks the host about each parameter in turn:
+    on a GPU one synchronisation per parameter per iteration (~494 for
+    DenseNet). Here the loss and every parameter make one device-side
+    boolean, read once; which of them failed is worked out only then."""
 
     priority = training.PRIORITY_WRITER + 100
 
     def __call__(self, trainer):
         loss = trainer.observation.get('main/loss')
-        if loss is not None:
-            value = float(chainer.backend.CpuDevice().send(
-                getattr(loss, 'array', loss)))
-            if not numpy.isfinite(value):
-                raise TrainingStopped(self._message(
-                    trainer, 'the training loss is {}'.format(value)))
-        try:
-            super(StopOnNonFiniteLoss, self).__call__(trainer)
-        except RuntimeError:
+        loss = getattr(loss, 'array', loss)
+        params = [param.array for optimizer in
+                  trainer.updater.get_all_optimizers().values()
+                  for param in optimizer.target.params()]
+        if all(to_host_bool(flag) for flag in all_finite([loss] + params)):
+            return
+        # The failure path: extra transfers no longer matter.
+        if loss is not None and not all(
+                to_host_bool(flag) for flag in all_finite([loss])):
+            value = float(chainer.backend.CpuDevice().send(loss))
             raise TrainingStopped(self._message(
-                trainer, 'the parameters hold NaN or inf'))
+                trainer, 'the training loss is {}'.format(value)))
+        raise TrainingStopped(self._message(
+            trainer, 'the parameters hold NaN or inf'))
 
     @staticmethod
     def _message(trainer, what):
@@ -182,11 +210,35 @@ class StopOnNonFiniteLoss(extensions.FailOnNonNumber):
                                         kept))
 
 
+# CuPy's wrappers of CUDA libraries raise these, with the status's name as
+# the message, for an allocation that failed inside the library (cuDNN's
+# workspace, a cuBLAS handle, ...) rather than in CuPy's memory pool.
+CUDA_ERROR_TYPES = ('CuDNNError', 'CUBLASError', 'CURANDError',
+                    'CUSOLVERError', 'CUSPARSEError', 'CUDARuntimeError',
+                    'CUDADriverError')
+ALLOCATION_FAILED = ('CUDNN_STATUS_ALLOC_FAILED', 'CUBLAS_STATUS_ALLOC_FAILED',
+                     'CURAND_STATUS_ALLOCATION_FAILED',
+                     'CUSOLVER_STATUS_ALLOC_FAILED',
+                     'CUSPARSE_STATUS_ALLOC_FAILED',
+                     'cudaErrorMemoryAllocation', 'CUDA_ERROR_OUT_OF_MEMORY',
+                     'out of memory')
+
+
 def is_out_of_memory(error):
-    # By name: cupy (cupy.cuda.memory.OutOfMemoryError) is not importable
-    # on a CPU-only install.
-    return (isinstance(error, MemoryError)
-            or type(error).__name__ == 'OutOfMemoryError')
+    """Whether `error`, or one it was raised from or while handling, is the
+    host or a GPU running out of memory. By type name: cupy is not
+    importable on a CPU-only install."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        name = type(error).__name__
+        if isinstance(error, MemoryError) or name == 'OutOfMemoryError':
+            return True
+        if name in CUDA_ERROR_TYPES and any(
+                text in str(error) for text in ALLOCATION_FAILED):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def run(trainer, batchsize):

@@ -92,3 +92,46 @@ def _with_path(site):
     import os
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     return dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), root]))
+
+
+@pytest.mark.parametrize('major, quiet', [(14, True), (15, True),
+                                          (13, False), (None, False)])
+def test_cudnn_notice_is_quiet_only_where_cupy_has_none_by_design(
+        major, quiet, monkeypatch):
+    import warnings
+    import chainer_compat
+    from chainer.backends import cuda
+    monkeypatch.setattr(chainer_compat, 'cupy_major', lambda: major)
+    monkeypatch.setattr(chainer_compat, 'PATCHED', [])
+    # Chainer's own warning site, as on a CUDA machine without cuDNN.
+    monkeypatch.setattr(cuda, 'available', True)
+    monkeypatch.setattr(cuda, 'cudnn_enabled', False)
+    monkeypatch.setattr(cuda, '_cudnn_disabled_by_user', False,
+                        raising=False)
+    monkeypatch.setattr(cuda.check_cuda_available, '_already_warned', False,
+                        raising=False)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter('always')
+        chainer_compat._quiet_cudnn_notice()
+        cuda.check_cuda_available()
+    assert [str(w.message).split('\n')[0] for w in shown] == (
+        [] if quiet else ['cuDNN is not enabled.'])
+    assert bool(chainer_compat.PATCHED) == quiet
+
+
+@pytest.mark.parametrize('version', ['14.0.1', '13.6.0'])
+def test_cupy_major_is_read_without_importing_cupy(version, tmp_path):
+    cupy = tmp_path / 'site' / 'cupy'
+    cupy.mkdir(parents=True)
+    (cupy / '__init__.py').write_text('raise ImportError("imported")\n')
+    (cupy / '_version.py').write_text(
+        "__version__ = '{}'\n".format(version))
+    result = run_python(
+        'import sys, warnings, chainer_compat\n'
+        'print(chainer_compat.cupy_major(), "cupy" in sys.modules)\n'
+        'print(any(f[1] is not None and f[1].pattern.startswith("cuDNN is")'
+        ' for f in warnings.filters))', env=_with_path(tmp_path / 'site'))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        '{} False'.format(version.split('.')[0]),
+        str(version.startswith('14'))]

@@ -4,6 +4,7 @@ import argparse
 import types
 
 import chainer
+import numpy
 import pytest
 
 import training_extras as extras
@@ -50,3 +51,56 @@ def test_a_usable_gpu_is_returned_current(monkeypatch):
                         lambda spec: StandInGPU(calls))
     assert isinstance(extras.get_device(args_for(0)), StandInGPU)
     assert calls == [('use',)]
+
+
+def timed_updater(device, calls, monkeypatch):
+    """A TimedUpdater on `device` whose update only records itself."""
+    monkeypatch.setattr(chainer.training.updaters.StandardUpdater,
+                        'update_core', lambda self: calls.append('update'))
+    ticks = iter(range(100))
+
+    def clock():
+        calls.append('clock')
+        return float(next(ticks))
+    monkeypatch.setattr(extras.time, 'perf_counter', clock)
+    iterator = chainer.iterators.SerialIterator([numpy.zeros(2)] * 4, 2)
+    optimizer = chainer.optimizers.SGD()
+    optimizer.setup(chainer.links.Linear(2, 2))
+    updater = extras.TimedUpdater(iterator, optimizer)
+    updater._device = device  # StandardUpdater.device is read-only
+    return updater
+
+
+def test_images_per_second_counts_the_gpu_work_not_its_launch(monkeypatch):
+    calls = []
+    # A GpuDevice's .device is a cupy.cuda.Device.
+    cupy_device = types.SimpleNamespace(
+        synchronize=lambda: calls.append('synchronize'))
+    gpu = types.SimpleNamespace(xp=types.SimpleNamespace(),
+                                device=cupy_device)
+    updater = timed_updater(gpu, calls, monkeypatch)
+    updater.update_core()
+    assert calls == ['clock', 'update', 'synchronize', 'clock']
+    assert (updater.update_seconds, updater.images_seen) == (1.0, 2)
+
+
+def test_the_cpu_is_not_synchronized(monkeypatch):
+    calls = []
+    updater = timed_updater(chainer.get_device('@numpy'), calls, monkeypatch)
+    updater.update_core()
+    assert calls == ['clock', 'update', 'clock']
+
+
+@pytest.mark.parametrize('version, line', [
+    ('14.0.1', 'cuDNN: not in use (CuPy 14.0.1 has no cuDNN, by design): '
+               'convolutions use im2col + cuBLAS'),
+    ('13.6.0', 'cuDNN: not in use (this CuPy has no cuDNN, or CHAINER_CUDNN'
+               '=0): convolutions run on CuPy kernels, slower'),
+], ids=['cupy14', 'cupy13'])
+def test_cudnn_line_says_when_cupy_has_none_by_design(version, line,
+                                                      monkeypatch):
+    from chainer.backends import cuda
+    monkeypatch.setattr(cuda, 'cudnn_enabled', False)
+    monkeypatch.setattr(cuda, 'cupy', types.SimpleNamespace(
+        __version__=version))
+    assert extras.cudnn_status(StandInGPU([])) == line

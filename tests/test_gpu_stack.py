@@ -119,8 +119,9 @@ def test_every_cupy_name_chainer_and_we_use_exists():
         for name in _cupy_names(path):
             used.setdefault(name, path)
     assert len(used) > 30  # the scan found Chainer's uses
-    # Chainer imports cupy.cuda.cudnn only where CuPy has it.
-    allowed = {'cuda.cudnn'} if CUPY_MAJOR >= 14 else set()
+    # Chainer imports cupy.cudnn and cupy.cuda.cudnn in a try: CuPy 14 has
+    # neither.
+    allowed = {'cudnn', 'cuda.cudnn'} if CUPY_MAJOR >= 14 else set()
     missing = {name: path for name, path in used.items()
                if not _resolves(name) and name not in allowed}
     assert not missing
@@ -132,3 +133,45 @@ def test_run_summaries_name_cupy_cuda_and_cudnn():
     assert found['cupy'] == cupy.__version__
     assert found['cuda'].split('.')[0] in ('12', '13')
     assert (found['cudnn'] is not None) == (CUPY_MAJOR < 14)
+
+
+def _cupy_error(module, name, *args):
+    """CuPy's exception `name` built as CuPy raises it; None where this
+    CuPy has no binding of that library (cuDNN on 14, no cuSOLVER wheel)."""
+    try:
+        kind = getattr(importlib.import_module(module), name)
+    except ImportError:
+        return None
+    try:
+        return kind(*args)
+    except RuntimeError:  # CUDADriverError names its status through libcuda
+        error = kind.__new__(kind)
+        RuntimeError.__init__(error, 'CUDA_ERROR_OUT_OF_MEMORY: out of memory')
+        return error
+
+
+def test_cupys_allocation_failures_get_the_out_of_memory_advice():
+    import training_safety
+    libs, api = 'cupy_backends.cuda.libs.', 'cupy_backends.cuda.api.'
+    # Each library's allocation-failure status (CuPy puts its name in str).
+    failures = [_cupy_error('cupy.cuda.memory', 'OutOfMemoryError',
+                            1 << 30, 0, 0),
+                _cupy_error(libs + 'cudnn', 'CuDNNError', 2),
+                _cupy_error(libs + 'cublas', 'CUBLASError', 3),
+                _cupy_error(libs + 'curand', 'CURANDError', 102),
+                _cupy_error(libs + 'cusolver', 'CUSOLVERError', 2),
+                _cupy_error(api + 'runtime', 'CUDARuntimeError', 2),
+                _cupy_error(api + 'driver', 'CUDADriverError', 2)]
+    failures = [error for error in failures if error is not None]
+    assert len(failures) >= 4
+    for error in failures:
+        assert training_safety.is_out_of_memory(error), repr(str(error))
+    others = [_cupy_error(libs + 'cublas', 'CUBLASError', 7),  # INVALID_VALUE
+              _cupy_error(api + 'runtime', 'CUDARuntimeError', 700)]
+    for error in others:
+        assert not training_safety.is_out_of_memory(error), str(error)
+
+
+def test_the_gpu_extras_load_nccl():
+    import training_mn
+    assert training_mn.nccl_problem() is None

@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import sys
+import types
 
 import chainer
 import numpy
@@ -162,3 +163,53 @@ def test_gpu_communicator_on_the_cpu_is_a_one_line_error():
     with pytest.raises(training_extras.UsageError,
                        match='pure_nccl needs GPUs.*use naive'):
         training_mn.Workers('pure_nccl', chainer.get_device('@numpy'))
+
+
+class StandInGpuDevice(chainer.backend.GpuDevice):
+    """Passes for a GPU without CuPy or a device."""
+
+    def __init__(self):
+        pass
+
+
+def test_nccl_communicator_without_nccl_is_one_line(monkeypatch):
+    monkeypatch.setattr(training_mn, 'nccl_problem', lambda: (
+        'libnccl.so.2: cannot open shared object file'))
+    # Checked before ChainerMN (or MPI) is asked.
+    monkeypatch.setitem(sys.modules, 'chainermn', None)
+    for name in training_mn.NCCL_COMMUNICATORS:
+        with pytest.raises(training_extras.UsageError) as error:
+            training_mn.Workers(name, StandInGpuDevice())
+        assert str(error.value) == (
+            '--communicator {}: NCCL cannot be loaded here (libnccl.so.2: '
+            'cannot open shared object file); install the gpu extra, or use '
+            'flat'.format(name))
+
+
+def test_flat_does_not_need_nccl(monkeypatch):
+    def asked():
+        raise AssertionError('flat reduces over MPI, not NCCL')
+    monkeypatch.setattr(training_mn, 'nccl_problem', asked)
+    training_mn.check_nccl('flat')
+    training_mn.check_nccl('naive')
+
+
+def test_nccl_problem_reads_cupys_nccl_module(monkeypatch):
+    nccl = types.SimpleNamespace(available=True)
+    monkeypatch.setitem(sys.modules, 'cupy.cuda.nccl', nccl)
+    assert training_mn.nccl_problem() is None
+    # CuPy sets available False when its NCCL binding fails to load.
+    nccl.available = False
+    monkeypatch.setitem(sys.modules, 'cupy_backends.cuda.libs.nccl', None)
+    assert 'cupy_backends.cuda.libs.nccl' in training_mn.nccl_problem()
+    monkeypatch.setitem(sys.modules, 'cupy.cuda.nccl', None)
+    assert 'cupy.cuda.nccl' in training_mn.nccl_problem()
+
+
+def test_help_says_which_communicators_need_nccl(capsys):
+    import train_imagenet
+    with pytest.raises(SystemExit):
+        train_imagenet.parse_args(['--help'])
+    help_text = ' '.join(capsys.readouterr().out.split())
+    assert 'pure_nccl on GPUs (it and non_cuda_aware need NCCL, from the ' \
+           'gpu extra; flat does not)' in help_text

@@ -1,9 +1,11 @@
 """A loss that turns NaN or infinite, and a device out of memory: one line
 naming the iteration, the snapshots before it kept."""
 import os
+import types
 
 import chainer
 import chainer.functions as F
+import numpy
 import pytest
 
 import tiny_runs
@@ -100,3 +102,199 @@ def test_other_errors_still_raise(data, tmp_path, monkeypatch):
     args = tiny_runs.train_args(data, str(tmp_path / 'o'), '--epoch', '1')
     with pytest.raises(ZeroDivisionError):
         train_imagenet.main(args)
+
+
+class CountingArray(numpy.ndarray):
+    """A NumPy array that counts its conversions to Python values: on a GPU
+    each one is a device-to-host transfer and a synchronisation."""
+    conversions = 0
+
+    def _count(self):
+        CountingArray.conversions += 1
+
+    def __bool__(self):
+        self._count()
+        return super(CountingArray, self).__bool__()
+
+    def __float__(self):
+        self._count()
+        return super(CountingArray, self).__float__()
+
+    def item(self, *args):
+        self._count()
+        return super(CountingArray, self).item(*args)
+
+
+def stand_in_trainer(out, loss, params, iteration=7):
+    """What StopOnNonFiniteLoss reads of a trainer: the reported loss (a
+    Variable's array, or None) and the parameters' arrays."""
+    target = types.SimpleNamespace(params=lambda: [
+        types.SimpleNamespace(array=a) for a in params])
+    updater = types.SimpleNamespace(
+        iteration=iteration, get_all_optimizers=lambda: {
+            'main': types.SimpleNamespace(target=target)})
+    observation = {} if loss is None else {
+        'main/loss': types.SimpleNamespace(array=loss)}
+    return types.SimpleNamespace(out=str(out), updater=updater,
+                                 observation=observation)
+
+
+def counting(value):
+    return numpy.asarray(value, numpy.float32).view(CountingArray)
+
+
+@pytest.mark.parametrize('loss', [1.5, None])
+def test_the_finiteness_check_reads_the_device_once(loss, tmp_path,
+                                                    monkeypatch):
+    # FailOnNonNumber converted each parameter (and the loss) on its own.
+    monkeypatch.setattr(CountingArray, 'conversions', 0)
+    params = [counting(numpy.full((3, 2), k)) for k in range(40)]
+    trainer = stand_in_trainer(
+        tmp_path, None if loss is None else counting(loss), params)
+    training_safety.StopOnNonFiniteLoss()(trainer)
+    assert CountingArray.conversions == 1
+
+
+class DeviceArray(object):
+    """Stands in for a cupy.ndarray: it refuses implicit conversion, so the
+    only way to the host is the transfer helper, counted below."""
+
+    def __init__(self, value):
+        self.value = numpy.asarray(value)
+
+    def __bool__(self):
+        raise AssertionError('an implicit device-to-host transfer')
+
+    def all(self):
+        return DeviceArray(self.value.all())
+
+    def __and__(self, other):
+        return DeviceArray(self.value & other.value)
+
+
+stand_in_cupy = types.SimpleNamespace(
+    isfinite=lambda a: DeviceArray(numpy.isfinite(a.value)))
+
+
+@pytest.mark.parametrize('broken, message', [
+    (None, None),
+    ('loss', 'iteration 7: the training loss is nan; training stopped (no '
+             'snapshot was written yet; a lower --lr usually helps)'),
+    ('param', 'iteration 7: the parameters hold NaN or inf; training '
+              'stopped (no snapshot was written yet; a lower --lr usually '
+              'helps)'),
+])
+def test_on_a_device_one_transfer_then_the_culprit(broken, message,
+                                                   tmp_path, monkeypatch):
+    monkeypatch.setattr(chainer.backend, 'get_array_module', lambda a: (
+        stand_in_cupy if isinstance(a, DeviceArray) else numpy))
+    transfers = []
+
+    def to_host_bool(flag):
+        transfers.append(flag)
+        return bool(flag.value)
+    monkeypatch.setattr(training_safety, 'to_host_bool', to_host_bool)
+    params = [DeviceArray(numpy.ones(4)) for _ in range(30)]
+    if broken == 'param':
+        params[17].value[2] = float('inf')
+    loss = DeviceArray(float('nan') if broken == 'loss' else 0.5)
+    trainer = stand_in_trainer(tmp_path, loss, params)
+    if broken is None:
+        training_safety.StopOnNonFiniteLoss()(trainer)
+        assert len(transfers) == 1
+        return
+    monkeypatch.setattr(chainer.backend.CpuDevice, 'send',
+                        lambda self, a: a.value)
+    with pytest.raises(training_safety.TrainingStopped) as stopped:
+        training_safety.StopOnNonFiniteLoss()(trainer)
+    assert str(stopped.value) == message
+
+
+def test_the_check_runs_before_the_snapshot_writers():
+    assert training_safety.StopOnNonFiniteLoss.priority > \
+        chainer.training.PRIORITY_WRITER
+
+
+class CuDNNError(RuntimeError):
+    """Named as cupy_backends.cuda.libs.cudnn's; str() as CuPy 13's."""
+
+
+class CUBLASError(RuntimeError):
+    pass
+
+
+class CURANDError(RuntimeError):
+    pass
+
+
+class CUDARuntimeError(RuntimeError):
+    pass
+
+
+class CUDADriverError(RuntimeError):
+    pass
+
+
+@pytest.mark.parametrize('error', [
+    MemoryError(),
+    CuDNNError('cuDNN Error: CUDNN_STATUS_ALLOC_FAILED'),
+    CUBLASError('CUBLAS_STATUS_ALLOC_FAILED'),
+    CURANDError('CURAND_STATUS_ALLOCATION_FAILED'),
+    CUDARuntimeError('cudaErrorMemoryAllocation: out of memory'),
+    CUDADriverError('CUDA_ERROR_OUT_OF_MEMORY: out of memory'),
+])
+def test_every_kind_of_gpu_allocation_failure_is_out_of_memory(error):
+    assert training_safety.is_out_of_memory(error)
+
+
+@pytest.mark.parametrize('error', [
+    CuDNNError('cuDNN Error: CUDNN_STATUS_BAD_PARAM'),
+    CUDARuntimeError('cudaErrorIllegalAddress: an illegal memory access '
+                     'was encountered'),
+    RuntimeError('out of memory'),  # not one of CuPy's types
+    ValueError('bad'),
+])
+def test_other_cuda_errors_are_not(error):
+    assert not training_safety.is_out_of_memory(error)
+
+
+def _raised(make):
+    try:
+        make()
+    except Exception as e:
+        return e
+
+
+def _reraise_from_cause():
+    try:
+        raise CuDNNError('cuDNN Error: CUDNN_STATUS_ALLOC_FAILED')
+    except CuDNNError as e:
+        raise RuntimeError('convolution failed') from e
+
+
+def _reraise_while_handling():
+    try:
+        raise CUBLASError('CUBLAS_STATUS_ALLOC_FAILED')
+    except CUBLASError:
+        raise TypeError('while cleaning up')
+
+
+def test_allocation_failure_found_through_cause_and_context():
+    assert training_safety.is_out_of_memory(_raised(_reraise_from_cause))
+    assert training_safety.is_out_of_memory(
+        _raised(_reraise_while_handling))
+    looped = ValueError('a')
+    looped.__context__ = ValueError('b')
+    looped.__context__.__context__ = looped
+    assert not training_safety.is_out_of_memory(looped)
+
+
+def test_a_cudnn_allocation_failure_is_the_one_line_advice():
+    def run(show_loop_exception_msg):
+        _reraise_from_cause()
+    trainer = types.SimpleNamespace(
+        run=run, updater=types.SimpleNamespace(iteration=12))
+    with pytest.raises(training_safety.TrainingStopped,
+                       match=r'^out of memory after 12 iteration\(s\) with '
+                             r'--batchsize 64: try --batchsize 32'):
+        training_safety.run(trainer, 64)
