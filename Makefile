@@ -94,9 +94,10 @@ wheelhouse: venv
 	  --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 -d wheelhouse \
 	  "setuptools<70" protobuf six filelock typing_extensions pillow
 
-# Regenerates docs/shapes.md (layer tables, AlexNet walk-through) from models/.
+# Regenerates docs/shapes.md (layer tables, AlexNet walk-through) from models/
+# with the shape tool (shapes/).
 docs: venv
-	$(PY) -m models.shapes_doc docs/shapes.md
+	$(PY) -m shapes.doc docs/shapes.md
 
 # Regenerates the committed Fashion-MNIST sample (needs dataset-fashion-mnist).
 sample: venv

@@ -22,7 +22,7 @@ classic stack (Python <= 3.11, NumPy 1.26, setuptools < 70) it does nothing.
   and no LD_LIBRARY_PATH. Only the wheels installed, only with CuPy.
 - Chainer's "cuDNN is not enabled. Please reinstall CuPy" warning, on the
   first GPU use of every run, only with CuPy >= 14: it has no cuDNN by
-  design (training_extras.cudnn_status says so once, in a line of its
+  design (trainer.device.cudnn_status says so once, in a line of its
   own). On CuPy 13 a missing cuDNN is an install mistake: kept.
 """
 import ctypes
@@ -52,14 +52,21 @@ def _patch_sctypes():
     PATCHED.append('numpy.sctypes')
 
 
-def _patch_numpy_distutils():
+def _imports(name):
+    """Whether module `name` imports; its deprecation warning ("numpy.
+    distutils is deprecated", "pkg_resources is deprecated") unshown."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter('ignore')  # "numpy.distutils is deprecated"
-            import numpy.distutils.system_info  # noqa: F401
-        return
+            warnings.simplefilter('ignore')
+            importlib.import_module(name)
     except ImportError:
-        pass
+        return False
+    return True
+
+
+def _patch_numpy_distutils():
+    if _imports('numpy.distutils.system_info'):
+        return
     distutils = types.ModuleType('numpy.distutils')
     system_info = types.ModuleType('numpy.distutils.system_info')
     system_info.get_info = lambda name, notfound_action=0: {}
@@ -70,13 +77,8 @@ def _patch_numpy_distutils():
 
 
 def _patch_pkg_resources():
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')  # "pkg_resources is deprecated"
-            import pkg_resources  # noqa: F401
+    if _imports('pkg_resources'):
         return
-    except ImportError:
-        pass
     from importlib import metadata
 
     class DistributionNotFound(Exception):

@@ -27,13 +27,7 @@ from PIL import Image
 from imagedata import listfile, presets
 from imagedata.cache import CacheWriter
 from imagedata.parallel import map_chunks
-from imagedata.reader import ImageReadError, load_rgb, to_chw
-
-
-def stored_image(root, path, preset):
-    """The uint8 (3, H, W) image at the preset's stored size."""
-    img = load_rgb(os.path.join(root, path), draft_for=preset.stored_size)
-    return to_chw(preset.resize_stored(img))
+from imagedata.reader import ImageReadError
 
 
 def sum_chunk(root, preset_name, insize, keep_images, chunk):
@@ -44,7 +38,7 @@ def sum_chunk(root, preset_name, insize, keep_images, chunk):
     loaded, failed, images = [], [], []
     for path, label in chunk:
         try:
-            stored = stored_image(root, path, preset)
+            stored = preset.read_stored(os.path.join(root, path))
         except ImageReadError as e:
             failed.append((path, e.reason))
             continue
@@ -84,7 +78,7 @@ def compute_mean(pairs, root, insize, preset='blog', jobs=1, cache=None):
 
 
 def mean_picture(mean):
-    """The mean as an RGB Pillow image (seed 001 saves it as a picture)."""
+    """The mean as an RGB Pillow image, to look at beside mean.npy."""
     hwc = numpy.clip(numpy.rint(mean.transpose(1, 2, 0)), 0, 255)
     return Image.fromarray(hwc.astype(numpy.uint8), 'RGB')
 

@@ -14,12 +14,13 @@ import chainer
 import chainer.functions as F
 import numpy
 
-import training_extras as extras
 from imagedata import presets
 from imagedata.reader import ImageReadError
 from models import sizing
 from results import summary
 from results.run import WHICH_MODELS, Run
+from trainer import device as devices
+from trainer.errors import UsageError
 
 
 def parse_args(argv):
@@ -43,7 +44,7 @@ def parse_args(argv):
                              'input size); networks that average their last '
                              'map (NIN, GoogLeNet, DenseNet) also classify '
                              'other sizes, AlexNet only its own')
-    extras.add_device_options(parser)
+    devices.add_device_options(parser)
     args = parser.parse_args(argv)
     if args.top_k < 1:
         parser.error('--top-k must be at least 1')
@@ -65,11 +66,11 @@ def check_insize(insize, run, model, mean):
     if insize is None or insize == run.insize:
         return run.insize
     if mean is not None:
-        raise extras.UsageError(
+        raise UsageError(
             '--insize {}: this run subtracts a {}x{} mean image, so it '
             'classifies only at that size'.format(insize, *mean.shape[1:]))
     if insize < 1 or not sizing.accepts(model.predict, insize):
-        raise extras.UsageError(
+        raise UsageError(
             '--insize {}: this {} run was built for {}x{} images and cannot '
             'classify {}x{} ones'.format(insize, run.arch, run.insize,
                                          run.insize, insize, insize))
@@ -80,13 +81,15 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         run = Run(args.run)
-        device = extras.get_device(args)
+        device = devices.get_device(args)
+        cpu_kernels = devices.choose_kernels(args, device)
         model = run.load_model(args.model)
         mean = run.mean()
         insize = check_insize(args.insize, run, model, mean)
-    except (summary.SummaryError, extras.UsageError, OSError) as e:
+    except (summary.SummaryError, UsageError, OSError) as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 2
+    print(devices.KERNEL_LINES[cpu_kernels], file=sys.stderr)
     model.to_device(device)
     device.use()
     preset = presets.Preset(run.preprocess, insize)

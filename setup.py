@@ -1,4 +1,26 @@
 from setuptools import find_packages, setup
+from setuptools.dist import Distribution
+
+# The user's layout keeps generic top-level packages (models, results,
+# kernels, ...): installed as a wheel they would land in site-packages and
+# collide with any other project that does the same. So the project is
+# installed from its repository only, editable (pip install -e .), which
+# leaves them where they are.
+WHEEL_REFUSED = (
+    'error: chainer-fashion-cnn installs from its repository only: pip '
+    'install --no-build-isolation -e . (a wheel would put its generic '
+    'top-level packages, models, results, kernels and others, into '
+    'site-packages)')
+_bdist_wheel = Distribution().get_command_class('bdist_wheel')
+
+
+class EditableOnly(_bdist_wheel):
+    """An editable install borrows this command's tags and metadata
+    writer; only building a real wheel is refused."""
+
+    def run(self):
+        raise SystemExit(WHEEL_REFUSED)
+
 
 setup(
     name='chainer-fashion-cnn',
@@ -12,8 +34,8 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(exclude=['tests', 'tests.*']),
     py_modules=['chainer_compat', 'compute_mean', 'train_imagenet',
-                'training_extras', 'training_safety', 'training_mn',
                 'predict'],
+    cmdclass={'bdist_wheel': EditableOnly},
     install_requires=[
         'chainer==7.8.1',
         # Classic stack: NumPy 1.26; Python >= 3.12: NumPy 2 (chainer_compat).

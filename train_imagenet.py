@@ -28,11 +28,11 @@ from chainer.training import extensions, triggers
 import numpy as np
 
 import models
-import training_extras as extras
-import training_safety as safety
-import training_mn
 from imagedata.dataset import ImageDataset, make_iterator
 from results import summary
+from trainer import device as devices, inputs, multinode, safety
+from trainer.errors import TrainingStopped, UsageError
+from trainer.extensions import BatchStatistics, TimedUpdater
 
 TEST_ITERATIONS = 3  # --test: a smoke run of a few small batches
 TEST_BATCH = 4
@@ -51,9 +51,9 @@ def parse_args(argv):
     parser.add_argument('--insize', type=int, default=None, metavar='N',
                         help="input width and height (default: the "
                              "network's, the blog's 227/227/224/32); python "
-                             '-m models.shapes --valid-sizes lists others')
-    extras.add_device_options(parser)
-    parser.add_argument('--communicator', choices=training_mn.COMMUNICATORS,
+                             '-m shapes --valid-sizes lists others')
+    devices.add_device_options(parser)
+    parser.add_argument('--communicator', choices=multinode.COMMUNICATORS,
                         default=None, help='train data-parallel over MPI '
                         '(mpiexec -n N ...) with this ChainerMN communicator: '
                         'naive on CPUs, pure_nccl on GPUs (it and '
@@ -105,7 +105,7 @@ def parse_args(argv):
                         help='model (.npz) to start from')
     parser.add_argument('--seed', type=int, default=None,
                         help='random seed (weights, shuffling, dropout)')
-    parser.add_argument('--model-option', type=extras.model_option,
+    parser.add_argument('--model-option', type=inputs.model_option,
                         action='append', metavar='KEY=VALUE',
                         help='constructor argument of the model, e.g. '
                              'n_layer=12 for a shallower DenseNet '
@@ -130,34 +130,37 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         return train(args)
-    except extras.UsageError as e:
+    except UsageError as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 2
-    except safety.TrainingStopped as e:
+    except TrainingStopped as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 1
 
 
 def read_checked_lists(args):
-    train_pairs, val_pairs, class_names = extras.read_lists(args.train,
+    train_pairs, val_pairs, class_names = inputs.read_lists(args.train,
                                                             args.val)
-    train_pairs = extras.check_images(args.train, train_pairs, args.root)
-    val_pairs = extras.check_images(args.val, val_pairs, args.root)
+    train_pairs = inputs.check_images(args.train, train_pairs, args.root)
+    val_pairs = inputs.check_images(args.val, val_pairs, args.root)
     return train_pairs, val_pairs, class_names
 
 
 def train(args):
-    workers = training_mn.Workers(args.communicator, extras.get_device(args),
-                                  args.loaderjob)
+    workers = multinode.Workers(args.communicator, devices.get_device(args),
+                                args.loaderjob)
     device = workers.device
-    cudnn = extras.cudnn_status(device)
+    cpu_kernels = devices.choose_kernels(args, device)
+    if workers.is_root:
+        print(devices.KERNEL_LINES[cpu_kernels])
+    cudnn = devices.cudnn_status(device)
     if cudnn and workers.is_root:
         print(cudnn)
     # Over MPI, rank 0 reads the lists and each rank trains on its shard.
     train_pairs, val_pairs, class_names = workers.read_on_root(
         functools.partial(read_checked_lists, args))
-    options = extras.model_options(args.arch, args.model_option)
-    mean = extras.load_mean(args.mean, args.preprocess)
+    options = inputs.model_options(args.arch, args.model_option)
+    mean = inputs.load_mean(args.mean, args.preprocess)
     if args.test:
         args.batchsize = args.val_batchsize = min(args.batchsize, TEST_BATCH)
         train_pairs = train_pairs[:TEST_ITERATIONS * args.batchsize]
@@ -165,15 +168,15 @@ def train(args):
     n_train, n_val = len(train_pairs), len(val_pairs)
     train_pairs = workers.scatter(train_pairs, shuffle=True, seed=args.seed)
     val_pairs = workers.scatter(val_pairs, shuffle=False, seed=args.seed)
-    extras.start_device(device, args.seed)
+    devices.start_device(device, args.seed)
 
     # Model
-    model = extras.build_model(args.arch, len(class_names), args.insize,
+    model = inputs.build_model(args.arch, len(class_names), args.insize,
                                options)
-    extras.check_mean(args.mean, mean, args.preprocess, model.insize)
+    inputs.check_mean(args.mean, mean, args.preprocess, model.insize)
     if args.initmodel:
         print('Load model from', args.initmodel)
-        extras.load_npz(args.initmodel, model, '--initmodel')
+        inputs.load_npz(args.initmodel, model, '--initmodel')
     model.to_device(device)
 
     # Data: uint8 crops travel from the loader processes; the converter
@@ -186,7 +189,7 @@ def train(args):
                            args.preprocess, mean, train=False,
                            cache=args.cache, dtype=np.uint8, seed=args.seed)
     except ValueError as e:  # a mean or cache that does not fit the model
-        raise extras.UsageError(str(e))
+        raise UsageError(str(e))
     train_iter = make_iterator(train, args.batchsize, args.loaderjob)
     val_iter = make_iterator(val, args.val_batchsize, args.loaderjob,
                              repeat=False, shuffle=False)
@@ -200,7 +203,7 @@ def train(args):
             chainer.optimizer_hooks.WeightDecay(args.weight_decay))
 
     # Trainer
-    updater = extras.TimedUpdater(train_iter, optimizer,
+    updater = TimedUpdater(train_iter, optimizer,
                                   converter=train.converter, device=device,
                                   processes=workers.size)
     stop = (TEST_ITERATIONS, 'iteration') if args.test else (args.epoch,
@@ -216,7 +219,7 @@ def train(args):
     trainer.extend(safety.RandomStateInSnapshot())
     workers.average_statistics(trainer, model, trigger=interval)
     if args.bn_reestimate:
-        trainer.extend(extras.BatchStatistics(
+        trainer.extend(BatchStatistics(
             make_iterator(train, args.val_batchsize, args.loaderjob), model,
             train.converter, device, min(args.bn_reestimate, len(train))),
             trigger=interval)
@@ -270,9 +273,7 @@ def train(args):
         'preprocess': args.preprocess,
         'mean': summary.MEAN_FILE if mean is not None else None,
         'seed': args.seed,
-        # kernels/ computes only NumPy arrays: a GPU run uses CuPy's.
-        'cpu_kernels': (None if device.xp is not np else 'chainer'
-                        if args.reference_kernels else 'kernels/'),
+        'cpu_kernels': cpu_kernels,
         'train': os.path.abspath(args.train),
         'val': os.path.abspath(args.val),
         'root': os.path.abspath(args.root),
@@ -288,7 +289,7 @@ def train(args):
     # Last of all, so that it holds every other extension's state (the best
     # value trigger included) as it is after this epoch.
     on_root(extensions.snapshot(
-        savefun=save_npz, filename='snapshot_epoch_{.updater.epoch}',
+        savefun=save_npz, filename=safety.SNAPSHOT_FILE,
         n_retains=SNAPSHOTS_KEPT), trigger=interval, priority=-200)
 
     safety.resume(trainer, args.resume, args.out)

@@ -39,11 +39,11 @@ import numpy  # noqa: E402
 
 import kernels  # noqa: E402
 import models  # noqa: E402
-import training_extras  # noqa: E402
 from results import summary  # noqa: E402
+from trainer.device import cudnn_status  # noqa: E402
 
-N_CLASS = 34  # the blog's categories
-BLOG_ARCHS = ('alex', 'nin', 'googlenet', 'densenet')
+N_CLASS = models.N_CLASS
+BLOG_ARCHS = models.BLOG_ARCHS
 # --dry-run: a shallow DenseNet and 2 images, enough to run every line.
 DRY = {'batchsize': 2, 'steps': 2, 'warmup': 1}
 DRY_OPTIONS = {'densenet': dict(n_layer=2, growth_rate=4, in_ch=8)}
@@ -267,7 +267,7 @@ def describe(device, args):
     if device.xp is not numpy:
         import cupy
         versions += ', CuPy {}; {}'.format(
-            cupy.__version__, training_extras.cudnn_status(device))
+            cupy.__version__, cudnn_status(device))
     elif args.dry_run:
         where += ' (dry run: tiny, not a measurement)'
     if 'pytorch' in args.variants:

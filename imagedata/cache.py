@@ -18,15 +18,16 @@ import numpy
 
 from imagedata import listfile
 
+
+class CacheError(ValueError):
+    """A cache directory that cannot be used; str() names it."""
+
+
 FORMAT_VERSION = 1
 META = 'cache.json'
 IMAGES = 'images.u8'
 INDEX = 'index.npy'
 LIST = 'list.txt'
-
-
-class CacheError(ValueError):
-    """A cache directory that cannot be used; str() names it."""
 
 
 class CacheWriter(object):

@@ -86,9 +86,6 @@ class ImageDataset(chainer.dataset.DatasetMixin):
         """How many listed images failed to load so far (all processes)."""
         return int(numpy.count_nonzero(self._flags()))
 
-    def broken_paths(self):
-        return [self.pairs[i][0] for i in numpy.flatnonzero(self._flags())]
-
     def _flags(self):
         flags = numpy.frombuffer(self._broken, dtype=numpy.int8)
         return flags[:len(self.pairs)]

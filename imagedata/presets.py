@@ -96,11 +96,19 @@ class Preset(object):
             part = part.transpose(Image.FLIP_LEFT_RIGHT)
         return to_chw(part)
 
+    def decode(self, path):
+        """Decode an image file to an 'RGB' Pillow image, big JPEGs drafted
+        down to no less than the stored size."""
+        return load_rgb(path, draft_for=self.stored_size)
+
     def crop_file(self, path, train, rng):
-        """Decode an image file (big JPEGs drafted down to no less than the
-        stored size) and crop it as crop_image does."""
-        img = load_rgb(path, draft_for=self.stored_size)
-        return self.crop_image(img, train, rng)
+        """Decode an image file and crop it as crop_image does."""
+        return self.crop_image(self.decode(path), train, rng)
+
+    def read_stored(self, path):
+        """Decode an image file at its stored size: uint8 (3, H, W), what
+        the cache keeps and the mean is taken over."""
+        return to_chw(self.resize_stored(self.decode(path)))
 
     def crop_stored(self, chw, train, rng):
         """The same crop from a stored uint8 (3, H, W) array (the cache)."""

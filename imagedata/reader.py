@@ -5,6 +5,9 @@ channels, palette and CMYK are converted, 16-bit and 32-bit images are
 scaled to 8 bits, the EXIF orientation is applied, and transparency is
 composited onto white (product photos have transparent backgrounds).
 Anything that cannot be decoded raises ImageReadError naming the path.
+
+Decoding only: resizing and cropping belong to imagedata.presets, which
+imports this module (never the other way round).
 """
 import io
 import warnings
@@ -125,11 +128,3 @@ def to_chw(img):
 def read_image(path):
     """Read any image file as a uint8 (3, H, W) RGB array."""
     return to_chw(load_rgb(path))
-
-
-def read_image_resized(path, size):
-    """Read an image squashed to uint8 (3, size, size), drafting big JPEGs
-    (the 'blog' preset's geometry)."""
-    from imagedata.presets import Preset  # presets imports this module
-    return to_chw(Preset('blog', size).resize_stored(
-        load_rgb(path, draft_for=lambda w, h: (size, size))))

@@ -90,5 +90,12 @@ def add_argument(parser):
              "ones (kernels/)")
 
 
-def use_from_args(args):
-    use(not args.reference_kernels)
+def select(on_cpu, reference=False):
+    """The one decision on this process's kernels: installed for a CPU run
+    unless `reference` (--reference-kernels); never for a GPU run, whose
+    CuPy arrays they would only pass on. Returns what a run records:
+    'kernels/', 'chainer' or 'none'."""
+    use(on_cpu and not reference)
+    if not on_cpu:
+        return 'none'
+    return 'chainer' if reference else 'kernels/'

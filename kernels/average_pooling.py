@@ -16,15 +16,12 @@ the last window get no gradient.
 import chainer_compat  # noqa: F401  (must precede chainer)
 import numpy
 
-from chainer import function_node
 from chainer.functions.pooling.average_pooling_2d import (
     average_pooling_2d as reference_average_pooling_2d)
 from chainer.utils import conv
-from chainer.utils import conv_nd
 from chainer.utils import type_check
 
 from kernels import blocks
-from kernels.blocks import as_planes
 
 
 class _Grid(object):
@@ -155,13 +152,8 @@ def _average_pool_grad(grid, gy_planes, dtype):
     return gx
 
 
-class AveragePooling2D(function_node.FunctionNode):
+class AveragePooling2D(blocks.Pooling2D):
     """Spatial average pooling over (N, C, H, W) numpy arrays."""
-
-    def __init__(self, ksize, stride=None, pad=0):
-        self.ksize = conv_nd.as_tuple(ksize, 2)
-        self.stride = conv_nd.as_tuple(ksize if stride is None else stride, 2)
-        self.pad = conv_nd.as_tuple(pad, 2)
 
     def check_type_forward(self, in_types):
         type_check.expect(
@@ -170,29 +162,21 @@ class AveragePooling2D(function_node.FunctionNode):
             in_types[0].ndim == 4,
         )
 
-    def forward_cpu(self, inputs):
-        x, = inputs
-        self.in_shape, self.in_dtype = x.shape, x.dtype
-        self.grid = _Grid(x.shape, self.ksize, self.stride, self.pad, x.dtype)
-        y = _average_pool(self.grid, as_planes(x))
-        return y.reshape(x.shape[:2] + y.shape[1:]),
+    def pool(self, planes):
+        self.grid = _Grid(self.in_shape, self.ksize, self.stride, self.pad,
+                          self.in_dtype)
+        return _average_pool(self.grid, planes)
 
-    def backward(self, indexes, grad_outputs):
-        return AveragePooling2DGrad(self).apply(grad_outputs)
+    def gradient(self):
+        return AveragePooling2DGrad(self)
 
 
-class AveragePooling2DGrad(function_node.FunctionNode):
+class AveragePooling2DGrad(blocks.Pooling2DGrad):
     """Gradient of AveragePooling2D: gy / (kh * kw) over each window."""
 
-    def __init__(self, pooling):
-        self.pooling = pooling
-
-    def forward_cpu(self, inputs):
-        gy, = inputs
-        pooling = self.pooling
-        gx = _average_pool_grad(pooling.grid, as_planes(gy),
-                                pooling.in_dtype)
-        return gx.reshape(pooling.in_shape),
+    def unpool(self, gy_planes):
+        return _average_pool_grad(self.pooling.grid, gy_planes,
+                                  self.pooling.in_dtype)
 
     def backward(self, indexes, grad_outputs):
         # Average pooling is linear: its gradient's gradient is itself.

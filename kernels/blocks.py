@@ -1,9 +1,11 @@
-"""What the CPU kernels share: cache-sized chunks of work, and the test
-of whether a call is theirs to compute."""
+"""What the CPU kernels share: cache-sized chunks of work, the test of
+whether a call is theirs to compute, and the frame of the two poolings."""
 import chainer_compat  # noqa: F401  (must precede chainer)
 import numpy
 
+from chainer import function_node
 from chainer.backends import intel64
+from chainer.utils import conv_nd
 
 # Bytes of data per chunk: each kernel measured fastest around 1 MiB (its
 # scratch arrays stay in cache between passes, and there are few enough
@@ -30,3 +32,34 @@ def numpy_inputs(*values):
                 isinstance(getattr(value, 'array', value), numpy.ndarray)
                 for value in values)
             and not intel64.should_use_ideep('>=auto'))
+
+
+class Pooling2D(function_node.FunctionNode):
+    """A 2-D pooling of (N, C, H, W) arrays computed on their N * C planes:
+    subclasses give pool(planes) and gradient() (their Pooling2DGrad)."""
+
+    def __init__(self, ksize, stride=None, pad=0):
+        self.ksize = conv_nd.as_tuple(ksize, 2)
+        self.stride = conv_nd.as_tuple(ksize if stride is None else stride, 2)
+        self.pad = conv_nd.as_tuple(pad, 2)
+
+    def forward_cpu(self, inputs):
+        x, = inputs
+        self.in_shape, self.in_dtype = x.shape, x.dtype
+        y = self.pool(as_planes(x))
+        return y.reshape(x.shape[:2] + y.shape[1:]),
+
+    def backward(self, indexes, grad_outputs):
+        return self.gradient().apply(grad_outputs)
+
+
+class Pooling2DGrad(function_node.FunctionNode):
+    """The gradient of a Pooling2D: subclasses give unpool(gy planes), the
+    input's gradient as planes."""
+
+    def __init__(self, pooling):
+        self.pooling = pooling
+
+    def forward_cpu(self, inputs):
+        gy, = inputs
+        return self.unpool(as_planes(gy)).reshape(self.pooling.in_shape),

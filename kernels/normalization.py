@@ -84,10 +84,7 @@ class LocalResponseNormalization(function_node.FunctionNode):
     """Cross-channel normalization of numpy arrays, as in AlexNet."""
 
     def __init__(self, n=5, k=2, alpha=1e-4, beta=.75):
-        self.n = n
-        self.k = k
-        self.alpha = alpha
-        self.beta = beta
+        self.n, self.k, self.alpha, self.beta = n, k, alpha, beta
 
     def check_type_forward(self, in_types):
         type_check.expect(in_types.size() == 1)

@@ -19,7 +19,6 @@ from chainer import function_node
 from chainer.functions.pooling.max_pooling_nd import (
     max_pooling_2d as reference_max_pooling_2d)
 from chainer.utils import conv
-from chainer.utils import conv_nd
 from chainer.utils import type_check
 
 from kernels import blocks
@@ -192,13 +191,11 @@ def _scatter(windows, gy_planes, indexes, dtype):
     return gx
 
 
-class MaxPooling2D(function_node.FunctionNode):
+class MaxPooling2D(blocks.Pooling2D):
     """Spatial max pooling over (N, C, H, W) numpy arrays."""
 
     def __init__(self, ksize, stride=None, pad=0, cover_all=True):
-        self.ksize = conv_nd.as_tuple(ksize, 2)
-        self.stride = conv_nd.as_tuple(ksize if stride is None else stride, 2)
-        self.pad = conv_nd.as_tuple(pad, 2)
+        super(MaxPooling2D, self).__init__(ksize, stride, pad)
         self.cover_all = cover_all
 
     def check_type_forward(self, in_types):
@@ -209,30 +206,23 @@ class MaxPooling2D(function_node.FunctionNode):
             in_types[0].size > 0,
         )
 
-    def forward_cpu(self, inputs):
-        x, = inputs
-        self.in_shape, self.in_dtype = x.shape, x.dtype
+    def pool(self, planes):
         self.windows = _Windows(
-            x.shape, self.ksize, self.stride, self.pad, self.cover_all)
-        y, self.indexes = _max_pool(self.windows, as_planes(x))
-        return y.reshape(x.shape[:2] + y.shape[1:]),
+            self.in_shape, self.ksize, self.stride, self.pad, self.cover_all)
+        y, self.indexes = _max_pool(self.windows, planes)
+        return y
 
-    def backward(self, indexes, grad_outputs):
-        return MaxPooling2DGrad(self).apply(grad_outputs)
+    def gradient(self):
+        return MaxPooling2DGrad(self)
 
 
-class MaxPooling2DGrad(function_node.FunctionNode):
+class MaxPooling2DGrad(blocks.Pooling2DGrad):
     """Gradient of MaxPooling2D: gy routed to each window's max."""
 
-    def __init__(self, pooling):
-        self.pooling = pooling
-
-    def forward_cpu(self, inputs):
-        gy, = inputs
+    def unpool(self, gy_planes):
         pooling = self.pooling
-        gx = _scatter(pooling.windows, as_planes(gy), pooling.indexes,
-                      pooling.in_dtype)
-        return gx.reshape(pooling.in_shape),
+        return _scatter(pooling.windows, gy_planes, pooling.indexes,
+                        pooling.in_dtype)
 
     def backward(self, indexes, grad_outputs):
         return MaxPooling2DWithIndexes(self.pooling).apply(grad_outputs)

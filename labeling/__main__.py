@@ -91,9 +91,8 @@ def report_scan(found, root):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog='python -m labeling',
-        description='Write train.txt, val.txt and labels.txt from a folder '
-                    'tree with one top-level folder per class.')
+        prog='python -m labeling', description=__doc__.split('\n\n')[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('root', metavar='IMAGE_ROOT',
                         help='folder with one sub-folder per class')
     parser.add_argument('--out', required=True, metavar='DIR',

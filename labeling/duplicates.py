@@ -1,4 +1,4 @@
-"""Near-identical images in different classes, by average hash (seed 004).
+"""Near-identical images in different classes, by average hash.
 
 The average hash of an image is 64 bits: the image in gray at 8x8, one bit
 per pixel set when it is brighter than the mean. Copies of one photo

@@ -85,12 +85,6 @@ def _open(path):
         open(path, 'rb')
 
 
-def read_idx_header(path):
-    """The dimensions (count first) an IDX file declares."""
-    with _open(path) as f:
-        return _header(f, path)
-
-
 def _header(f, path):
     magic = f.read(4)
     if len(magic) != 4 or magic[:2] != b'\0\0' or \

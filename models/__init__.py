@@ -2,6 +2,7 @@
 import chainer_compat  # noqa: F401  (must precede chainer)
 
 from models.alex import Alex
+from models.common import N_CLASS
 from models.densenet import DenseNet
 from models.googlenetbn import GoogLeNetBN
 from models.nin import NIN
@@ -15,9 +16,11 @@ ARCHS = {
     'googlenetbn': GoogLeNetBN,
     'densenet': DenseNet,
 }
+# The blog's table, in its order.
+BLOG_ARCHS = ('alex', 'nin', 'googlenet', 'densenet')
 
 
-def get_model(arch, n_class=34, **kwargs):
+def get_model(arch, n_class=N_CLASS, **kwargs):
     """Build the registered architecture ``arch`` with ``n_class`` outputs."""
     if arch not in ARCHS:
         raise ValueError('unknown architecture {!r}; valid: {}'.format(

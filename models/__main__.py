@@ -12,8 +12,9 @@ def main(argv=None):
         prog='python -m models',
         description='List the architectures: input, blog layer count, '
                     'parameters, and the output of one forward pass.')
-    parser.add_argument('--n-class', type=int, default=34,
-                        help='number of categories (the blog used 34)')
+    parser.add_argument('--n-class', type=int, default=models.N_CLASS,
+                        help='number of categories (default %(default)s, the '
+                             "blog's)")
     args = parser.parse_args(argv)
 
     print('{:<12} {:<12} {:>11} {:>6} {:>12}  {}'.format(

@@ -1,11 +1,11 @@
-import chainer
 import chainer.functions as F
 import chainer.links as L
 
 from models import sizing
+from models.common import N_CLASS, BlogNetwork
 
 
-class Alex(chainer.Chain):
+class Alex(BlogNetwork):
     """Single-GPU AlexNet without partition toward the channel axis.
 
     Every fully connected input is a number fixed at construction (9216 =
@@ -17,10 +17,8 @@ class Alex(chainer.Chain):
     insize = 227
     n_layers = 8
 
-    def __init__(self, n_class=34, insize=227):
-        super(Alex, self).__init__()
-        self.n_class = n_class
-        self.insize = insize
+    def __init__(self, n_class=N_CLASS, insize=227):
+        super(Alex, self).__init__(n_class, insize)
         with self.init_scope():
             self.conv1 = L.Convolution2D(3, 96, 11, stride=4)
             self.conv2 = L.Convolution2D(96, 256, 5, pad=2)
@@ -49,6 +47,4 @@ class Alex(chainer.Chain):
 
     def forward(self, x, t):
         h = self.predict(x)
-        loss = F.softmax_cross_entropy(h, t)
-        chainer.report({'loss': loss, 'accuracy': F.accuracy(h, t)}, self)
-        return loss
+        return self.report(F.softmax_cross_entropy(h, t), h, t)

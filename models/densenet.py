@@ -5,6 +5,7 @@ import chainer.links as L
 import numpy as np
 
 from models import sizing
+from models.common import N_CLASS, BlogNetwork
 
 
 def _he_normal():
@@ -52,7 +53,7 @@ class Transition(chainer.Chain):
         return F.average_pooling_2d(h, 2)
 
 
-class DenseNet(chainer.Chain):
+class DenseNet(BlogNetwork):
     """DenseNet as in the blog: growth 12, 3 blocks of 40 layers, 32 x 32.
 
     Args:
@@ -68,11 +69,9 @@ class DenseNet(chainer.Chain):
 
     insize = 32
 
-    def __init__(self, n_layer=40, growth_rate=12, n_class=34,
+    def __init__(self, n_layer=40, growth_rate=12, n_class=N_CLASS,
                  dropout_ratio=0.2, in_ch=16, block=3, insize=32):
-        super(DenseNet, self).__init__()
-        self.n_class = n_class
-        self.insize = insize
+        super(DenseNet, self).__init__(n_class, insize)
         self.n_layer = n_layer
         self.block = block
         self.dropout_ratio = dropout_ratio
@@ -110,6 +109,4 @@ class DenseNet(chainer.Chain):
 
     def forward(self, x, t):
         h = self.predict(x)
-        loss = F.softmax_cross_entropy(h, t)
-        chainer.report({'loss': loss, 'accuracy': F.accuracy(h, t)}, self)
-        return loss
+        return self.report(F.softmax_cross_entropy(h, t), h, t)

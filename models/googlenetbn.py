@@ -1,11 +1,11 @@
-import chainer
 import chainer.functions as F
 import chainer.links as L
 
 from models import sizing
+from models.common import N_CLASS, BlogNetwork
 
 
-class GoogLeNetBN(chainer.Chain):
+class GoogLeNetBN(BlogNetwork):
     """New GoogLeNet of BatchNormalization version.
 
     Two auxiliary classifiers (after inc4a and inc4d) join the loss with
@@ -20,10 +20,8 @@ class GoogLeNetBN(chainer.Chain):
     insize = 224
     n_layers = 22
 
-    def __init__(self, n_class=34, insize=224):
-        super(GoogLeNetBN, self).__init__()
-        self.n_class = n_class
-        self.insize = insize
+    def __init__(self, n_class=N_CLASS, insize=224):
+        super(GoogLeNetBN, self).__init__(n_class, insize)
         with self.init_scope():
             self.conv1 = L.Convolution2D(3, 64, 7, stride=2, pad=3,
                                          nobias=True)
@@ -110,13 +108,5 @@ class GoogLeNetBN(chainer.Chain):
         b = F.relu(self.normb2(self.linb(b)))
         loss2 = F.softmax_cross_entropy(self.outb(b), t)
 
-        loss = 0.3 * (loss1 + loss2) + loss3
-        accuracy = F.accuracy(h, t)
-        chainer.report({
-            'loss': loss,
-            'loss1': loss1,
-            'loss2': loss2,
-            'loss3': loss3,
-            'accuracy': accuracy,
-        }, self)
-        return loss
+        return self.report(0.3 * (loss1 + loss2) + loss3, h, t,
+                      loss1=loss1, loss2=loss2, loss3=loss3)

@@ -1,12 +1,12 @@
-import chainer
 import chainer.functions as F
 from chainer import initializers
 import chainer.links as L
 
 from models import sizing
+from models.common import N_CLASS, BlogNetwork
 
 
-class NIN(chainer.Chain):
+class NIN(BlogNetwork):
     """Network-in-Network: each block is a k x k convolution then two 1x1.
 
     The last block has one map per class, averaged over the whole map (6 x
@@ -17,10 +17,8 @@ class NIN(chainer.Chain):
     insize = 227
     n_layers = 12
 
-    def __init__(self, n_class=34, insize=227):
-        super(NIN, self).__init__()
-        self.n_class = n_class
-        self.insize = insize
+    def __init__(self, n_class=N_CLASS, insize=227):
+        super(NIN, self).__init__(n_class, insize)
         w = initializers.HeNormal()  # MSRA scaling
         with self.init_scope():
             self.mlpconv1 = L.MLPConvolution2D(
@@ -43,6 +41,4 @@ class NIN(chainer.Chain):
 
     def forward(self, x, t):
         h = self.predict(x)
-        loss = F.softmax_cross_entropy(h, t)
-        chainer.report({'loss': loss, 'accuracy': F.accuracy(h, t)}, self)
-        return loss
+        return self.report(F.softmax_cross_entropy(h, t), h, t)

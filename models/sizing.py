@@ -2,9 +2,9 @@
 
 A layer whose width depends on the input size (AlexNet's fc6, GoogLeNet's
 auxiliary fc layers) is sized from a forward pass of the layers before it
-on one zero image of that size, the same pass ``models.shapes`` traces. A
-size the network cannot take raises InputSizeError, one line naming the
-nearest sizes that work.
+on one zero image of that size, the same pass the shape tool (``python -m
+shapes``) traces. A size the network cannot take raises InputSizeError, one
+line naming the nearest sizes that work.
 """
 import chainer
 import numpy as np
@@ -56,7 +56,7 @@ def probe(forward, size):
     near = nearest_sizes(forward, size)
     raise InputSizeError(
         '{} cannot take {}x{} images; nearest sizes it takes: {} (the '
-        'shape tool, python -m models.shapes, shows why)'.format(
+        'shape tool, python -m shapes, shows why)'.format(
             type(forward.__self__).__name__, size, size,
             ', '.join(map(str, near)) or 'none within {}'.format(SEARCH)))
 

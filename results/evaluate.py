@@ -19,13 +19,15 @@ import chainer
 import chainer.functions as F
 import numpy
 
-import training_extras as extras
 from imagedata import listfile
 from imagedata.dataset import ImageDataset, make_iterator
 from imagedata.progress import Progress
 from results import metrics, plots, summary
 from results.blog import network_name
 from results.run import WHICH_MODELS, Run
+from trainer import device as devices
+from trainer.errors import UsageError
+from trainer.inputs import check_images
 
 
 def predict_probs(model, iterator, converter, device):
@@ -66,7 +68,7 @@ def parse_args(argv):
     parser.add_argument('--loaderjob', '-j', type=int, default=0,
                         help='image loading processes (default 0: in the '
                              'main process)')
-    extras.add_device_options(parser)
+    devices.add_device_options(parser)
     parser.add_argument('--target-accuracy', type=float, default=0.95,
                         help='find the lowest threshold whose accepted '
                              'images reach this accuracy (default '
@@ -84,15 +86,17 @@ def main(argv=None):
         val_path = args.val or run.summary.get('val')
         root = args.root or run.summary.get('root') or '.'
         if not val_path:
-            raise extras.UsageError('no VAL given and none in the summary')
+            raise UsageError('no VAL given and none in the summary')
         pairs = listfile.read_list(val_path, run.n_class)
-        pairs = extras.check_images(val_path, pairs, root)
-        device = extras.get_device(args)
+        pairs = check_images(val_path, pairs, root)
+        device = devices.get_device(args)
+        cpu_kernels = devices.choose_kernels(args, device)
         model = run.load_model(args.model)
-    except (summary.SummaryError, listfile.ListError, extras.UsageError,
+    except (summary.SummaryError, listfile.ListError, UsageError,
             OSError) as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 2
+    print(devices.KERNEL_LINES[cpu_kernels], file=sys.stderr)
     model.to_device(device)
     device.use()
     out = args.out or os.path.join(args.run, 'eval')

@@ -11,7 +11,6 @@ from imagedata import listfile, presets
 from imagedata.cache import ImageCache
 from imagedata.dataset import ImageDataset
 from imagedata.parallel import CHUNK_SIZE
-from imagedata.reader import load_rgb, read_image_resized, to_chw
 
 
 def _tree(root, n, seed=0):
@@ -42,7 +41,8 @@ def test_mean_equals_a_direct_numpy_mean_blog(tmp_path):
     root = str(tmp_path / 'img')
     pairs = _tree(root, 12)
     mean, loaded, failed = compute_mean.compute_mean(pairs, root, 16, 'blog')
-    direct = numpy.mean([read_image_resized(os.path.join(root, p), 16)
+    preset = presets.Preset('blog', 16)
+    direct = numpy.mean([preset.read_stored(os.path.join(root, p))
                          .astype(numpy.float64) for p, _ in pairs], axis=0)
     assert mean.shape == (3, 16, 16) and mean.dtype == numpy.float32
     numpy.testing.assert_allclose(mean, direct, rtol=1e-6)
@@ -56,8 +56,7 @@ def test_mean_equals_a_direct_numpy_mean_example(tmp_path):
     mean, _, _ = compute_mean.compute_mean(pairs, root, 8, 'example')
     crops = []
     for path, _ in pairs:
-        stored = to_chw(preset.resize_stored(load_rgb(os.path.join(root,
-                                                                   path))))
+        stored = preset.read_stored(os.path.join(root, path))
         _, h, w = stored.shape
         top, left = (h - 8) // 2, (w - 8) // 2
         crops.append(stored[:, top:top + 8, left:left + 8])

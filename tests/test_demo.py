@@ -22,7 +22,8 @@ def test_verdict_compares_with_chance_and_names_the_reproduction(tmp_path):
     run = tmp_path / 'alex'
     run.mkdir()
     (run / 'summary.json').write_text(json.dumps({
-        'arch': 'alex', 'test_accuracy': 0.46, 'n_val': 100,
+        'arch': 'alex', 'n_class': 10, 'insize': 39,
+        'test_accuracy': 0.46, 'n_val': 100,
         'images_seen': 2720, 'wall_time_s': 19.2}))
     lines = demo.verdict([str(run)])
     assert lines[1] == 'Chance is 10% on these ten classes:'

@@ -7,7 +7,8 @@ import chainer
 import numpy
 import pytest
 
-import training_extras as extras
+from trainer import device as devices, extensions
+from trainer.errors import UsageError
 
 
 class StandInGPU(object):
@@ -27,7 +28,7 @@ class StandInGPU(object):
 
 def test_the_device_is_current_before_it_is_seeded():
     calls = []
-    extras.start_device(StandInGPU(calls), seed=3)
+    devices.start_device(StandInGPU(calls), seed=3)
     assert calls == [('use',), ('seed', 3)]
 
 
@@ -38,8 +39,8 @@ def args_for(gpu):
 def test_an_unusable_gpu_is_one_line(monkeypatch):
     monkeypatch.setattr(chainer, 'get_device',
                         lambda spec: StandInGPU([], broken=True))
-    with pytest.raises(extras.UsageError) as error:
-        extras.get_device(args_for(1))
+    with pytest.raises(UsageError) as error:
+        devices.get_device(args_for(1))
     assert str(error.value) == (
         'device 1: no usable GPU (cudaErrorInsufficientDriver: CUDA driver '
         'version is insufficient for CUDA runtime)')
@@ -49,7 +50,7 @@ def test_a_usable_gpu_is_returned_current(monkeypatch):
     calls = []
     monkeypatch.setattr(chainer, 'get_device',
                         lambda spec: StandInGPU(calls))
-    assert isinstance(extras.get_device(args_for(0)), StandInGPU)
+    assert isinstance(devices.get_device(args_for(0)), StandInGPU)
     assert calls == [('use',)]
 
 
@@ -62,11 +63,11 @@ def timed_updater(device, calls, monkeypatch):
     def clock():
         calls.append('clock')
         return float(next(ticks))
-    monkeypatch.setattr(extras.time, 'perf_counter', clock)
+    monkeypatch.setattr(extensions.time, 'perf_counter', clock)
     iterator = chainer.iterators.SerialIterator([numpy.zeros(2)] * 4, 2)
     optimizer = chainer.optimizers.SGD()
     optimizer.setup(chainer.links.Linear(2, 2))
-    updater = extras.TimedUpdater(iterator, optimizer)
+    updater = extensions.TimedUpdater(iterator, optimizer)
     updater._device = device  # StandardUpdater.device is read-only
     return updater
 
@@ -103,4 +104,4 @@ def test_cudnn_line_says_when_cupy_has_none_by_design(version, line,
     monkeypatch.setattr(cuda, 'cudnn_enabled', False)
     monkeypatch.setattr(cuda, 'cupy', types.SimpleNamespace(
         __version__=version))
-    assert extras.cudnn_status(StandInGPU([])) == line
+    assert devices.cudnn_status(StandInGPU([])) == line

@@ -151,7 +151,7 @@ def _cupy_error(module, name, *args):
 
 
 def test_cupys_allocation_failures_get_the_out_of_memory_advice():
-    import training_safety
+    from trainer import safety
     libs, api = 'cupy_backends.cuda.libs.', 'cupy_backends.cuda.api.'
     # Each library's allocation-failure status (CuPy puts its name in str).
     failures = [_cupy_error('cupy.cuda.memory', 'OutOfMemoryError',
@@ -165,13 +165,13 @@ def test_cupys_allocation_failures_get_the_out_of_memory_advice():
     failures = [error for error in failures if error is not None]
     assert len(failures) >= 4
     for error in failures:
-        assert training_safety.is_out_of_memory(error), repr(str(error))
+        assert safety.is_out_of_memory(error), repr(str(error))
     others = [_cupy_error(libs + 'cublas', 'CUBLASError', 7),  # INVALID_VALUE
               _cupy_error(api + 'runtime', 'CUDARuntimeError', 700)]
     for error in others:
-        assert not training_safety.is_out_of_memory(error), str(error)
+        assert not safety.is_out_of_memory(error), str(error)
 
 
 def test_the_gpu_extras_load_nccl():
-    import training_mn
-    assert training_mn.nccl_problem() is None
+    from trainer import multinode
+    assert multinode.nccl_problem() is None

@@ -65,14 +65,31 @@ def test_reference_block():
     assert_installed(False)
 
 
-def test_command_line_flag():
-    parser = argparse.ArgumentParser()
-    kernels.add_argument(parser)
+def test_one_decision_recorded_as_it_is():
     kernels.uninstall()
-    kernels.use_from_args(parser.parse_args([]))
+    assert kernels.select(on_cpu=True) == 'kernels/'
     assert_installed(True)
-    kernels.use_from_args(parser.parse_args(['--reference-kernels']))
+    assert kernels.select(on_cpu=True, reference=True) == 'chainer'
     assert_installed(False)
+    kernels.install()
+    # A GPU run: CuPy computes everything, so nothing is installed.
+    assert kernels.select(on_cpu=False) == 'none'
+    assert_installed(False)
+    kernels.install()
+
+
+def test_the_entry_points_choice_follows_the_flag():
+    from trainer import device as devices
+    parser = argparse.ArgumentParser()
+    devices.add_device_options(parser)
+    cpu = chainer.get_device('@numpy')
+    choice = devices.choose_kernels(
+        parser.parse_args(['--reference-kernels']), cpu)
+    assert devices.KERNEL_LINES[choice] == (
+        "CPU kernels: Chainer's own (--reference-kernels)")
+    assert_installed(False)
+    assert devices.choose_kernels(parser.parse_args([]), cpu) == 'kernels/'
+    assert_installed(True)
 
 
 class TinyAlex(chainer.Chain):

@@ -286,10 +286,10 @@ def test_sample_in_the_repository_matches_its_exporter():
 def test_official_files_declare_60000_and_10000():
     counts = {}
     for split in ('train', 'test'):
-        images = fashion_mnist.read_idx_header(
-            fashion_mnist.idx_path(FASHION_MNIST, split, 'images'))
-        labels = fashion_mnist.read_idx_header(
-            fashion_mnist.idx_path(FASHION_MNIST, split, 'labels'))
+        images = fashion_mnist.read_idx(
+            fashion_mnist.idx_path(FASHION_MNIST, split, 'images')).shape
+        labels = fashion_mnist.read_idx(
+            fashion_mnist.idx_path(FASHION_MNIST, split, 'labels')).shape
         assert images[1:] == (28, 28) and images[0] == labels[0]
         counts[split] = images[0]
     assert counts == {'train': 60000, 'test': 10000}

@@ -8,7 +8,7 @@ import pytest
 import models
 
 N_CLASS = 34
-# Parameter counts of the blog's configurations at 34 classes (SPEC.md).
+# Parameter counts of the blog's configurations at its 34 classes.
 BLOG_PARAMS = {'alex': 58420642, 'nin': 6605026, 'densenet': 10893346}
 SMALL_DENSENET = dict(n_layer=2, growth_rate=4, in_ch=8)
 

@@ -11,8 +11,8 @@ import numpy
 import pytest
 
 import models
-import training_extras
-import training_mn
+from trainer import inputs, multinode
+from trainer.errors import UsageError
 from imagedata.dataset import ImageDataset, make_iterator
 from tiny_runs import TINY, data_dir, read_log, read_summary, train_args
 
@@ -119,7 +119,7 @@ def test_replicas_are_identical_after_training(mpi_run):
 def test_validation_accuracy_is_that_of_one_process(mpi_run, data):
     out, _ = mpi_run
     model = load(os.path.join(out, 'model.npz'))
-    pairs = training_extras.read_lists(os.path.join(data, 'train.txt'),
+    pairs = inputs.read_lists(os.path.join(data, 'train.txt'),
                                        os.path.join(data, 'val.txt'))[1]
     val = ImageDataset(pairs, os.path.join(data, 'images'), model.insize,
                        train=False, dtype=numpy.uint8)
@@ -149,7 +149,7 @@ def test_bad_list_on_rank_0_stops_every_rank_with_its_message(data,
 
 
 def test_without_communicator_the_workers_are_this_process():
-    workers = training_mn.Workers(None)
+    workers = multinode.Workers(None)
     pairs = [('a.png', 0), ('b.png', 1)]
     assert (workers.rank, workers.size, workers.is_root) == (0, 1, True)
     assert workers.scatter(pairs, shuffle=True, seed=0) is pairs
@@ -160,9 +160,9 @@ def test_without_communicator_the_workers_are_this_process():
 
 
 def test_gpu_communicator_on_the_cpu_is_a_one_line_error():
-    with pytest.raises(training_extras.UsageError,
+    with pytest.raises(UsageError,
                        match='pure_nccl needs GPUs.*use naive'):
-        training_mn.Workers('pure_nccl', chainer.get_device('@numpy'))
+        multinode.Workers('pure_nccl', chainer.get_device('@numpy'))
 
 
 class StandInGpuDevice(chainer.backend.GpuDevice):
@@ -173,13 +173,13 @@ class StandInGpuDevice(chainer.backend.GpuDevice):
 
 
 def test_nccl_communicator_without_nccl_is_one_line(monkeypatch):
-    monkeypatch.setattr(training_mn, 'nccl_problem', lambda: (
+    monkeypatch.setattr(multinode, 'nccl_problem', lambda: (
         'libnccl.so.2: cannot open shared object file'))
     # Checked before ChainerMN (or MPI) is asked.
     monkeypatch.setitem(sys.modules, 'chainermn', None)
-    for name in training_mn.NCCL_COMMUNICATORS:
-        with pytest.raises(training_extras.UsageError) as error:
-            training_mn.Workers(name, StandInGpuDevice())
+    for name in multinode.NCCL_COMMUNICATORS:
+        with pytest.raises(UsageError) as error:
+            multinode.Workers(name, StandInGpuDevice())
         assert str(error.value) == (
             '--communicator {}: NCCL cannot be loaded here (libnccl.so.2: '
             'cannot open shared object file); install the gpu extra, or use '
@@ -189,21 +189,21 @@ def test_nccl_communicator_without_nccl_is_one_line(monkeypatch):
 def test_flat_does_not_need_nccl(monkeypatch):
     def asked():
         raise AssertionError('flat reduces over MPI, not NCCL')
-    monkeypatch.setattr(training_mn, 'nccl_problem', asked)
-    training_mn.check_nccl('flat')
-    training_mn.check_nccl('naive')
+    monkeypatch.setattr(multinode, 'nccl_problem', asked)
+    multinode.check_nccl('flat')
+    multinode.check_nccl('naive')
 
 
 def test_nccl_problem_reads_cupys_nccl_module(monkeypatch):
     nccl = types.SimpleNamespace(available=True)
     monkeypatch.setitem(sys.modules, 'cupy.cuda.nccl', nccl)
-    assert training_mn.nccl_problem() is None
+    assert multinode.nccl_problem() is None
     # CuPy sets available False when its NCCL binding fails to load.
     nccl.available = False
     monkeypatch.setitem(sys.modules, 'cupy_backends.cuda.libs.nccl', None)
-    assert 'cupy_backends.cuda.libs.nccl' in training_mn.nccl_problem()
+    assert 'cupy_backends.cuda.libs.nccl' in multinode.nccl_problem()
     monkeypatch.setitem(sys.modules, 'cupy.cuda.nccl', None)
-    assert 'cupy.cuda.nccl' in training_mn.nccl_problem()
+    assert 'cupy.cuda.nccl' in multinode.nccl_problem()
 
 
 def test_help_says_which_communicators_need_nccl(capsys):

@@ -1,4 +1,4 @@
-"""python -m models.shapes: computed sizes against real forward passes."""
+"""python -m shapes: computed sizes against real forward passes."""
 import os
 import subprocess
 import sys
@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 import models
-from models import shape_table as tbl
-from models import shape_trace as st
-from models import shapes
-from models import shapes_doc
+from shapes import cli
+from shapes import doc
+from shapes import replay as rp
+from shapes import table as tbl
+from shapes import trace as st
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Parameter counts at 34 classes, as in tests/test_models.py (SPEC.md).
+# Parameter counts at the blog's 34 classes, as in tests/test_models.py.
 PARAMS = {'alex': 58420642, 'nin': 6605026, 'googlenet': 14616678,
           'densenet': 10893346}
 # Two other sizes each architecture accepts (its smallest, and another).
@@ -49,13 +50,13 @@ def cached_models(monkeypatch):
 
 
 def run(capsys, *argv):
-    code = shapes.main(list(argv))
+    code = cli.main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
 
 
 def rows_of(trace, expand=False):
-    result = st.check(trace)
+    result = rp.check(trace)
     return result, tbl.build_rows(trace, result, expand)
 
 
@@ -84,7 +85,7 @@ def test_check_fails_loudly_when_arithmetic_and_forward_differ():
     pool.observed = pool.observed[:2] + (7, 7)
     with pytest.raises(AssertionError, match='trans2/pool: computed '
                        '16x8x8, the forward pass gave 16x7x7'):
-        st.check(trace)
+        rp.check(trace)
 
 
 def test_alex_walkthrough_sequence_and_9216():
@@ -95,7 +96,7 @@ def test_alex_walkthrough_sequence_and_9216():
     assert widths == [227, 55, 27, 27, 13, 13, 13, 13, 6]
     fc6 = [r for r in rows if r.name == 'fc6'][0]
     assert tbl.arithmetic(fc6, result, trace) == '256x6x6 = 9216 -> 4096'
-    text = '\n'.join(shapes_doc.walkthrough(trace, 'alex'))
+    text = '\n'.join(doc.walkthrough(trace, 'alex'))
     assert '227 -> 55 -> 27 -> 27 -> 13 -> 13 -> 13 -> 13 -> 6 -> 9216' \
         in text
     assert '`(227 + 2*0 - 11)/4 + 1 = 55`' in text
@@ -208,7 +209,7 @@ def test_invalid_size_gives_one_line(cached_models, capsys, arch, size,
 
 def test_invalid_size_from_the_command_line_has_no_traceback():
     done = subprocess.run(
-        [sys.executable, '-m', 'models.shapes', '--arch', 'nin', '--insize',
+        [sys.executable, '-m', 'shapes', '--arch', 'nin', '--insize',
          '30'], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         universal_newlines=True)
     assert done.returncode == 2 and done.stdout == ''
@@ -219,7 +220,7 @@ def test_invalid_size_from_the_command_line_has_no_traceback():
 
 def accepted(arch, lo, hi):
     model = get_model(arch)
-    found = shapes.survey(model, get_trace(arch), lo, hi)
+    found = cli.survey(model, get_trace(arch), lo, hi)
     return [n for n, ok, _, _ in found if ok], found
 
 
@@ -260,7 +261,7 @@ def test_valid_size_boundaries_are_confirmed(arch, lo, hi):
 def test_global_pool_window_follows_the_input(arch):
     # The last pooling averages the whole map, whatever its size.
     trace = get_trace(arch)
-    follows = shapes.input_dependent_windows(trace.model, trace)
+    follows = cli.input_dependent_windows(trace.model, trace)
     assert len(follows) == 1
     assert [s.name for s in trace.steps if s.index in follows] == [
         {'nin': 'pool4', 'googlenet': 'pool5b', 'densenet': 'pool4'}[arch]]
@@ -279,7 +280,7 @@ def test_valid_sizes_command(cached_models, capsys):
                           'input sizes 30..45: 39..45')
     assert '30-38      rejected: ' in out
     with pytest.raises(SystemExit):
-        shapes.parse_args(['--valid-sizes', '10'])
+        cli.parse_args(['--valid-sizes', '10'])
 
 
 def test_markdown_table(cached_models, capsys):
@@ -296,10 +297,10 @@ def test_graph_as_dot_png_or_a_clear_message(cached_models, capsys, tmp_path,
     assert run(capsys, '--arch', 'nin', '--graph', str(dot_file))[0] == 0
     assert 'Convolution2DFunction' in dot_file.read_text()
     png = tmp_path / 'nin.png'
-    if shapes.shutil.which('dot'):
+    if cli.shutil.which('dot'):
         assert run(capsys, '--arch', 'nin', '--graph', str(png))[0] == 0
         assert png.read_bytes()[:4] == b'\x89PNG'
-    monkeypatch.setattr(shapes.shutil, 'which', lambda name: None)
+    monkeypatch.setattr(cli.shutil, 'which', lambda name: None)
     code, _, err = run(capsys, '--arch', 'nin', '--graph', str(png) + '2')
     assert code == 1
     assert 'Graphviz "dot" is not installed' in err and err.count('\n') == 1
@@ -332,7 +333,7 @@ def test_any_chain_and_its_valid_sizes():
         'floor((12 + 2*0 - 3)/2) + 1 = 5 *'
     assert tbl.arithmetic(rows[1], result, trace) == \
         'ceil((5 + 2*0 - 2)/2) + 1 = 3 +'
-    found = shapes.survey(model, trace, 8, 16)
+    found = cli.survey(model, trace, 8, 16)
     ok = [n for n, good, _, _ in found if good]
     assert ok == [11, 12, 13, 14]
     for size in range(8, 17):
@@ -348,8 +349,8 @@ def test_docs_are_current(monkeypatch):
     path = os.path.join(ROOT, 'docs', 'shapes.md')
     with open(path, encoding='utf-8') as f:
         committed = f.read()
-    monkeypatch.setattr(shapes_doc, 'trace_arch', get_trace)
-    fresh = shapes_doc.render()
+    monkeypatch.setattr(doc, 'trace_arch', get_trace)
+    fresh = doc.render()
     assert fresh == committed, 'docs/shapes.md is stale: run `make docs`'
     assert '227 -> 55 -> 27 -> 27 -> 13 -> 13 -> 13 -> 13 -> 6 -> 9216' \
         in committed

@@ -26,12 +26,14 @@ import time
 from steps import REPO, per_class_subset, run
 
 from imagedata import listfile
+from results import summary
+from trainer.safety import remove_snapshots
 
 SAMPLE = 'sample/fashion-mnist'
 CHANCE = 0.1  # ten classes
 # arch: (input size, training images per class, epochs, batch size, lr).
-# The blog's networks and optimizer at small inputs (python -m
-# models.shapes --arch ARCH --valid-sizes) so that each learns something
+# The blog's networks and optimizer at small inputs (python -m shapes
+# --arch ARCH --valid-sizes) so that each learns something
 # in about a minute of two CPU cores; the validation list (10 images per
 # class) is the same for all four. AlexNet gets twice the blog's rate (it
 # starts slowly from its initialisation), NIN the rate of its cpu
@@ -57,14 +59,6 @@ def write_data_lists(lists, data):
     listfile.write_labels(
         os.path.join(REPO, data, 'labels.txt'),
         listfile.read_labels(os.path.join(REPO, lists, 'labels.txt')))
-
-
-def remove_snapshots(run_dir):
-    """Trainer snapshots only serve --resume."""
-    folder = os.path.join(REPO, run_dir)
-    for name in os.listdir(folder):
-        if name.startswith('snapshot_epoch_'):
-            os.remove(os.path.join(folder, name))
 
 
 def main(argv=None):
@@ -104,7 +98,7 @@ def main(argv=None):
              '--batchsize', str(batch), '--loaderjob', '1', '--seed', '0',
              '--out', out])
         runs.append(out)
-        remove_snapshots(out)
+        remove_snapshots(os.path.join(REPO, out))
 
     best = max(runs, key=lambda r: _summary(r).get('test_accuracy') or 0)
     run(['python', '-m', 'results.evaluate', best, '--target-accuracy',
@@ -159,9 +153,7 @@ def reproduction_minutes():
 
 
 def _summary(run_dir):
-    with open(os.path.join(REPO, run_dir, 'summary.json'),
-              encoding='utf-8') as f:
-        return json.load(f)
+    return summary.load(os.path.join(REPO, run_dir))
 
 
 if __name__ == '__main__':

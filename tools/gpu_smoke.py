@@ -52,9 +52,11 @@ import train_speed  # noqa: E402
 from imagedata import listfile  # noqa: E402
 from results import summary  # noqa: E402
 from steps import per_class_subset  # noqa: E402
+from trainer.device import cudnn_status  # noqa: E402
+from trainer.safety import remove_snapshots  # noqa: E402
 
 SAMPLE = 'sample/fashion-mnist'
-ARCHS = ('alex', 'nin', 'googlenet', 'densenet')
+ARCHS = models.BLOG_ARCHS
 COMPARE_BATCH = 8  # batch normalization needs a few images per batch
 # Step 2 on a GPU: the blog's input sizes and batch, a short schedule.
 TRAIN_EPOCHS, TRAIN_BATCH = 2, 32
@@ -116,8 +118,7 @@ def environment(device):
                  '{} {}'.format(k, v) for k, v in versions.items()
                  if v is not None))]
     if device.xp is not numpy:
-        import training_extras
-        lines.append(training_extras.cudnn_status(device))
+        lines.append(cudnn_status(device))
         lines.append('TF32: NVIDIA_TF32_OVERRIDE={}, CUPY_TF32={}'.format(
             os.environ['NVIDIA_TF32_OVERRIDE'], os.environ['CUPY_TF32']))
     else:
@@ -216,9 +217,7 @@ def read_run(out, code, seconds, args):
     wanted = 'cpu' if args.dry else 'gpu {}'.format(args.gpu)
     result['ok'] = (code == 0 and str(result.get('device', '')).startswith(
         wanted) and math.isfinite(result.get('train_loss') or math.nan))
-    for name in os.listdir(out) if os.path.isdir(out) else ():
-        if name.startswith('snapshot_epoch_'):
-            os.remove(os.path.join(out, name))  # only --resume reads them
+    remove_snapshots(out)
     return result
 
 
@@ -253,9 +252,10 @@ def report(args, lines, compared, trained, speed_table, seconds):
              'one (|g32 - g64| / |g64|) at most {}x the CPU\'s own.'.format(
                  COMPARE_BATCH, same_step.RTOL, same_step.RTOL,
                  same_step.FLOAT32_FACTOR), '',
-             '| network | parameters | float64 loss rel. error | float64 worst '
-             'gradient | its rel. error | float32 loss CPU | float32 loss '
-             'device | float32 gradient vs float64: CPU | device | agree |',
+             '| network | parameters | float64 loss rel. error | float64 '
+             'worst gradient | its rel. error | float32 loss CPU | float32 '
+             'loss device | float32 gradient vs float64: CPU | device | '
+             'agree |',
              '|---|---:|---:|---|---:|---:|---:|---:|---:|---|']
     for arch, r in compared.items():
         text.append('| {} | {} | {:.1e} | {} | {:.1e} | {:.6f} | {:.6f} | '

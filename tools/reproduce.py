@@ -18,7 +18,6 @@ the trainer's --resume auto. Fashion-MNIST's official split (60,000 /
 10,000) is the train / test split; with --train/--val any lists work.
 """
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -159,25 +158,26 @@ def table_markdown(runs, budget):
               '', '| network | ours: test acc | the blog (34 categories of '
               'its own photos) | published for Fashion-MNIST |',
               '|---|---|---|---|']
-    for run in runs:
-        row = blog.blog_row(run['arch'])
-        pub = published.PUBLISHED.get(run['arch'])
+    for record in runs:
+        row = blog.blog_row(record['arch'])
+        pub = published.PUBLISHED.get(record['arch'])
         lines.append('| {} | {} | {} | {} |'.format(
-            blog.network_name(run['arch']),
-            table.percent(run.get('test_accuracy')),
+            blog.network_name(record['arch']),
+            table.percent(record.get('test_accuracy')),
             table.percent(row[2]) if row else '-',
             '{} ({})'.format(table.percent(pub[1]), pub[0]) if pub else
             'none listed'))
     lines += ['', 'Published: {}.'.format(published.SOURCE), '',
               '| network | how it was trained | images seen | wall time | '
               'device | finished |', '|---|---|---|---|---|---|']
-    for run in runs:
+    for record in runs:
         lines.append('| {} | {} | {:,} | {:.1f} min | {} | {} |'.format(
-            blog.network_name(run['arch']),
-            run.get('budget', {}).get('plan', '-'),
-            run.get('images_seen') or 0, (run.get('wall_time_s') or 0) / 60,
-            run.get('device', '-'), 'yes' if run.get('finished') else 'no'))
-    total = sum(run.get('wall_time_s') or 0 for run in runs) / 60
+            blog.network_name(record['arch']),
+            record.get('budget', {}).get('plan', '-'),
+            record.get('images_seen') or 0,
+            (record.get('wall_time_s') or 0) / 60, record.get('device', '-'),
+            'yes' if record.get('finished') else 'no'))
+    total = sum(record.get('wall_time_s') or 0 for record in runs) / 60
     lines += ['', 'All {} runs together: {:.1f} min of wall time.'.format(
         len(runs), total), '']
     return '\n'.join(lines)

@@ -10,6 +10,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
 
+# Before chainer, which the drivers import through results.
+import chainer_compat  # noqa: E402,F401
+
 from imagedata import listfile  # noqa: E402
 
 

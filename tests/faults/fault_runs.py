@@ -13,7 +13,7 @@ _CHILD = textwrap.dedent('''
     import chainer_compat  # noqa: F401
     import chainer
     import train_imagenet
-    import training_safety
+    from trainer import safety
 
     kill_at, kill_saving, args = sys.argv[1], sys.argv[2], sys.argv[3:]
 
@@ -30,7 +30,7 @@ _CHILD = textwrap.dedent('''
         chainer.training.Trainer.run = run_then_die
 
     if kill_saving:
-        save = training_safety.save_npz_durably
+        save = safety.save_npz_durably
 
         def save_half_then_die(path, target):
             save(path, target)
@@ -38,7 +38,7 @@ _CHILD = textwrap.dedent('''
                 with open(path, 'r+b') as f:
                     f.truncate(os.path.getsize(path) // 2)
                 die()
-        training_safety.save_npz_durably = save_half_then_die
+        safety.save_npz_durably = save_half_then_die
 
     sys.exit(train_imagenet.main(args))
 ''')

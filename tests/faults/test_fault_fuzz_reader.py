@@ -18,13 +18,14 @@ N_FILES = 300
 SECONDS_PER_FILE = 10
 EXTENSIONS = ('.jpg', '.png', '.gif', '.bmp', '.tif', '.webp')
 
-# The child reads each file as the trainer does (whole, and drafted and
-# squashed to a 32-pixel input), a watchdog armed per file: a hang dumps
-# the stack and ends the child, which the parent then reports.
+# The child reads each file whole and as compute_mean and the feeder do
+# (drafted and squashed to a 32-pixel input), a watchdog armed per file: a
+# hang dumps the stack and ends the child, which the parent then reports.
 _CHILD = textwrap.dedent('''
     import faulthandler, json, sys
     faulthandler.enable()
-    from imagedata.reader import ImageReadError, read_image, read_image_resized
+    from imagedata.presets import Preset
+    from imagedata.reader import ImageReadError, read_image
 
     def verdict(read, path):
         try:
@@ -44,7 +45,7 @@ _CHILD = textwrap.dedent('''
         print(json.dumps({'path': path, 'started': True}), flush=True)
         faulthandler.dump_traceback_later(seconds, exit=True)
         result = [verdict(read_image, path),
-                  verdict(lambda p: read_image_resized(p, 32), path)]
+                  verdict(Preset('blog', 32).read_stored, path)]
         faulthandler.cancel_dump_traceback_later()
         print(json.dumps({'path': path, 'result': result}), flush=True)
 ''')

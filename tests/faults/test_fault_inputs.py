@@ -8,7 +8,7 @@ import pytest
 
 import tiny_runs
 import train_imagenet
-import training_safety
+from trainer import safety
 from tiny_runs import read_summary
 
 GOOD_VAL = 'red/8.png 0\ngreen/8.png 1\nblue/8.png 2\n'
@@ -77,12 +77,12 @@ def test_missing_images_are_counted_before_training_and_left_out(
                        'green/also gone.png 1\n')
     out = str(tmp_path / 'out')
     before_training = []
-    run = training_safety.run
+    run = safety.run
 
     def run_recording_stderr(trainer, batchsize):
         before_training.append(capsys.readouterr().err)
         return run(trainer, batchsize)
-    monkeypatch.setattr(training_safety, 'run', run_recording_stderr)
+    monkeypatch.setattr(safety, 'run', run_recording_stderr)
     assert train_imagenet.main(args_for(data, tmp_path, train, val,
                                         '--epoch', '1')) == 0
     assert '{}:5: {} not found; 2 of 6 listed images are missing and left ' \

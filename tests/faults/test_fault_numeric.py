@@ -10,7 +10,7 @@ import pytest
 
 import tiny_runs
 import train_imagenet
-import training_safety
+from trainer import safety
 
 # The injected NaN and inf spread through numpy, which warns about them.
 pytestmark = pytest.mark.filterwarnings('ignore:invalid value:RuntimeWarning')
@@ -51,8 +51,8 @@ def test_non_finite_loss_stops_naming_the_iteration(
     last_good = os.path.join(out, 'snapshot_epoch_1')
     assert 'the last good snapshot is {}'.format(last_good) in err[-1]
     assert not any('Traceback' in line for line in err)
-    assert training_safety.snapshots_newest_first(out) == [last_good]
-    assert training_safety.npz_problem(last_good) is None
+    assert safety.snapshots_newest_first(out) == [last_good]
+    assert safety.npz_problem(last_good) is None
     assert not os.path.exists(os.path.join(out, 'model.npz'))
 
 
@@ -151,7 +151,7 @@ def test_the_finiteness_check_reads_the_device_once(loss, tmp_path,
     params = [counting(numpy.full((3, 2), k)) for k in range(40)]
     trainer = stand_in_trainer(
         tmp_path, None if loss is None else counting(loss), params)
-    training_safety.StopOnNonFiniteLoss()(trainer)
+    safety.StopOnNonFiniteLoss()(trainer)
     assert CountingArray.conversions == 1
 
 
@@ -193,25 +193,25 @@ def test_on_a_device_one_transfer_then_the_culprit(broken, message,
     def to_host_bool(flag):
         transfers.append(flag)
         return bool(flag.value)
-    monkeypatch.setattr(training_safety, 'to_host_bool', to_host_bool)
+    monkeypatch.setattr(safety, 'to_host_bool', to_host_bool)
     params = [DeviceArray(numpy.ones(4)) for _ in range(30)]
     if broken == 'param':
         params[17].value[2] = float('inf')
     loss = DeviceArray(float('nan') if broken == 'loss' else 0.5)
     trainer = stand_in_trainer(tmp_path, loss, params)
     if broken is None:
-        training_safety.StopOnNonFiniteLoss()(trainer)
+        safety.StopOnNonFiniteLoss()(trainer)
         assert len(transfers) == 1
         return
     monkeypatch.setattr(chainer.backend.CpuDevice, 'send',
                         lambda self, a: a.value)
-    with pytest.raises(training_safety.TrainingStopped) as stopped:
-        training_safety.StopOnNonFiniteLoss()(trainer)
+    with pytest.raises(safety.TrainingStopped) as stopped:
+        safety.StopOnNonFiniteLoss()(trainer)
     assert str(stopped.value) == message
 
 
 def test_the_check_runs_before_the_snapshot_writers():
-    assert training_safety.StopOnNonFiniteLoss.priority > \
+    assert safety.StopOnNonFiniteLoss.priority > \
         chainer.training.PRIORITY_WRITER
 
 
@@ -244,7 +244,7 @@ class CUDADriverError(RuntimeError):
     CUDADriverError('CUDA_ERROR_OUT_OF_MEMORY: out of memory'),
 ])
 def test_every_kind_of_gpu_allocation_failure_is_out_of_memory(error):
-    assert training_safety.is_out_of_memory(error)
+    assert safety.is_out_of_memory(error)
 
 
 @pytest.mark.parametrize('error', [
@@ -255,7 +255,7 @@ def test_every_kind_of_gpu_allocation_failure_is_out_of_memory(error):
     ValueError('bad'),
 ])
 def test_other_cuda_errors_are_not(error):
-    assert not training_safety.is_out_of_memory(error)
+    assert not safety.is_out_of_memory(error)
 
 
 def _raised(make):
@@ -280,13 +280,13 @@ def _reraise_while_handling():
 
 
 def test_allocation_failure_found_through_cause_and_context():
-    assert training_safety.is_out_of_memory(_raised(_reraise_from_cause))
-    assert training_safety.is_out_of_memory(
+    assert safety.is_out_of_memory(_raised(_reraise_from_cause))
+    assert safety.is_out_of_memory(
         _raised(_reraise_while_handling))
     looped = ValueError('a')
     looped.__context__ = ValueError('b')
     looped.__context__.__context__ = looped
-    assert not training_safety.is_out_of_memory(looped)
+    assert not safety.is_out_of_memory(looped)
 
 
 def test_a_cudnn_allocation_failure_is_the_one_line_advice():
@@ -294,7 +294,7 @@ def test_a_cudnn_allocation_failure_is_the_one_line_advice():
         _reraise_from_cause()
     trainer = types.SimpleNamespace(
         run=run, updater=types.SimpleNamespace(iteration=12))
-    with pytest.raises(training_safety.TrainingStopped,
+    with pytest.raises(safety.TrainingStopped,
                        match=r'^out of memory after 12 iteration\(s\) with '
                              r'--batchsize 64: try --batchsize 32'):
-        training_safety.run(trainer, 64)
+        safety.run(trainer, 64)

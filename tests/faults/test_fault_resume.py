@@ -7,7 +7,7 @@ import pytest
 
 import tiny_runs
 import train_imagenet
-import training_safety
+from trainer import safety
 from fault_runs import run_killed
 from tiny_runs import read_log, read_summary
 
@@ -39,7 +39,7 @@ def test_sigkill_mid_epoch_then_resume_auto_equals_uninterrupted(
     out = str(tmp_path / 'killed')
     child = run_killed(three_epochs(data, out), kill_at_iteration=5)
     assert child.returncode == -9  # SIGKILL, in epoch 2 (iterations 4-6)
-    assert training_safety.snapshots_newest_first(out) == [
+    assert safety.snapshots_newest_first(out) == [
         os.path.join(out, 'snapshot_epoch_1')]
     assert train_imagenet.main(three_epochs(data, out, '--resume',
                                             'auto')) == 0
@@ -60,7 +60,7 @@ def test_sigkill_while_saving_keeps_the_previous_snapshot(data, tmp_path,
                        kill_saving='snapshot_epoch_2')
     assert child.returncode == -9
     # The half-written file never got its real name.
-    assert training_safety.snapshots_newest_first(out) == [
+    assert safety.snapshots_newest_first(out) == [
         os.path.join(out, 'snapshot_epoch_1')]
     assert any(name.startswith('tmpsnapshot_epoch_2')
                for name in os.listdir(out))
@@ -93,8 +93,8 @@ def test_resume_auto_skips_a_damaged_newest_snapshot(
         with open(os.path.join(out, name), 'wb') as f:
             f.write(content)
     newest = os.path.join(out, 'snapshot_epoch_3')
-    assert training_safety.npz_problem(newest) is not None
-    assert training_safety.newest_valid_snapshot(out) == os.path.join(
+    assert safety.npz_problem(newest) is not None
+    assert safety.newest_valid_snapshot(out) == os.path.join(
         out, 'snapshot_epoch_2')
     capsys.readouterr()
     assert train_imagenet.main(three_epochs(data, out, '--resume',
@@ -138,5 +138,5 @@ def test_resume_given_a_damaged_file_is_one_line(data, tmp_path, capsys):
 
 def test_final_model_is_written_atomically(reference):
     assert not [name for name in os.listdir(reference) if '.tmp' in name]
-    assert training_safety.npz_problem(
+    assert safety.npz_problem(
         os.path.join(reference, 'model.npz')) is None

@@ -1,13 +1,14 @@
-"""The layer table of ``python -m models.shapes``: rows, cells and notes.
+"""The layer table of ``python -m shapes``: rows, cells and notes.
 
-Rows are built from a ``models.shape_trace`` trace and its replay; nothing
+Rows are built from a ``shapes.trace`` trace and its ``shapes.replay``; nothing
 here knows an architecture.
 """
 import textwrap
 
 import numpy as np
 
-from models import shape_trace as st
+from shapes import replay as rp
+from shapes import trace as st
 
 WIDTH = 100
 # What a blog layer count means cannot be read from the graph.
@@ -135,13 +136,13 @@ def arithmetic(row, result, trace):
         return result.arith[step.index].text() + (' ' + marks if marks
                                                   else '')
     main = row.main
-    ins = st.ins_of(main, result.shapes, trace.insize)
+    ins = rp.ins_of(main, result.shapes, trace.insize)
     out = result.shapes[main.index]
     if main.kind == st.LINEAR:
         flat = [s for s in row.steps if _flatten_step(s)]
         size = ins[0][1]
         if flat:
-            size = '{} = {}'.format(st.shape_text(st.ins_of(
+            size = '{} = {}'.format(st.shape_text(rp.ins_of(
                 flat[0], result.shapes, trace.insize)[0]), size)
         return '{} -> {}'.format(size, out[1])
     if main.kind == st.CONCAT:

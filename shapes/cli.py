@@ -1,8 +1,8 @@
-"""python -m models.shapes: every layer's output size and the arithmetic.
+"""python -m shapes: every layer's output size and the arithmetic.
 
 The sizes are computed from the model's own layer objects and checked against
-a real forward pass (``models.shape_trace``); ``--valid-sizes`` lists the
-input sizes an architecture accepts.
+a real forward pass (``shapes.trace``, ``shapes.replay``); ``--valid-sizes``
+lists the input sizes an architecture accepts.
 """
 import chainer_compat  # noqa: F401  (must precede chainer)
 
@@ -15,8 +15,9 @@ import sys
 from chainer import computational_graph
 
 import models
-from models import shape_table as tbl
-from models import shape_trace as st
+from shapes import replay as rp
+from shapes import table as tbl
+from shapes import trace as st
 
 
 def report_lines(trace, arch, expand=False, markdown=False):
@@ -25,7 +26,7 @@ def report_lines(trace, arch, expand=False, markdown=False):
     Raises AssertionError when a computed size differs from the forward pass.
     """
     model = trace.model
-    result = st.check(trace)
+    result = rp.check(trace)
     rows = tbl.build_rows(trace, result, expand)
     notes = tbl.side_notes(rows, trace)
     header, cells = tbl.table(trace, result, rows)
@@ -70,9 +71,9 @@ def input_dependent_windows(model, trace_):
     sizes = sorted(range(max(1, trace_.insize // 2), 2 * trace_.insize + 1),
                    key=lambda n: abs(n - trace_.insize))
     for size in sizes:
-        result = st.replay(trace_, size)
+        result = rp.replay(trace_, size)
         if (result.error is None or result.error.step.index > last) and all(
-                st.ins_of(s, result.shapes, size)[0] != s.in_shapes[0]
+                rp.ins_of(s, result.shapes, size)[0] != s.in_shapes[0]
                 for s in suspects):
             break
     else:
@@ -95,7 +96,7 @@ def survey(model, trace, lo, hi):
     folded = st.modules(trace)
     found = []
     for size in range(lo, hi + 1):
-        result = st.replay(trace, size, follows)
+        result = rp.replay(trace, size, follows)
         if result.error is not None:
             found.append((size, False, str(result.error), {}))
             continue
@@ -164,7 +165,7 @@ def explain_failure(model, arch, size):
     """One line: the first layer that breaks at ``size``, why, and the
     nearest sizes that work. ``model`` is built for its own insize."""
     base = st.trace(model, model.insize)
-    result = st.replay(base, size, input_dependent_windows(model, base))
+    result = rp.replay(base, size, input_dependent_windows(model, base))
     if result.error is None:
         raise AssertionError('the forward pass failed at {} but the size '
                              'arithmetic accepts it'.format(size))
@@ -214,7 +215,7 @@ def _positive(text):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        prog='python -m models.shapes',
+        prog='python -m shapes',
         usage='%(prog)s [-h] [--arch ARCH] [--insize N] [--n-class K]\n'
               '       [--markdown] [--expand] [--valid-sizes [LO HI]] '
               '[--graph FILE]',
@@ -229,8 +230,10 @@ def parse_args(argv=None):
     parser.add_argument('--insize', type=_positive, metavar='N',
                         help='input width and height (default: the '
                              "model's insize)")
-    parser.add_argument('--n-class', type=_positive, default=34, metavar='K',
-                        help='number of categories (the blog used 34)')
+    parser.add_argument('--n-class', type=_positive, default=models.N_CLASS,
+                        metavar='K',
+                        help='number of categories (default %(default)s, the '
+                             "blog's)")
     parser.add_argument('--markdown', action='store_true',
                         help='print the table as Markdown')
     parser.add_argument('--expand', action='store_true',
@@ -280,10 +283,3 @@ def main(argv=None):
         print('computational graph written to ' + args.graph)
     return 0
 
-
-if __name__ == '__main__':
-    try:
-        sys.exit(main())
-    except BrokenPipeError:  # piped into head: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)

@@ -14,7 +14,7 @@ import multiprocessing
 
 import chainer
 
-from training_extras import UsageError
+from trainer.errors import UsageError
 
 # 'naive' is ChainerMN's only communicator without CUDA.
 CPU_COMMUNICATORS = ('naive',)

@@ -10,16 +10,18 @@ import chainer
 import numpy
 from chainer import training
 
-from training_extras import UsageError, load_npz
+from trainer.errors import TrainingStopped, UsageError
+from trainer.inputs import load_npz
 
-SNAPSHOT_NAME = re.compile(r'snapshot_epoch_(\d+)$')
+# A trainer snapshot per epoch: the name, Chainer's filename template for
+# it, and the pattern that finds them.
+SNAPSHOT_PREFIX = 'snapshot_epoch_'
+SNAPSHOT_FILE = SNAPSHOT_PREFIX + '{.updater.epoch}'
+SNAPSHOT_NAME = re.compile(SNAPSHOT_PREFIX + r'(\d+)$')
 # Folders Chainer's snapshot writers save into before the rename; a kill
 # during a save leaves one behind.
-WRITER_LEFTOVER = re.compile(r'tmp(snapshot_epoch_\d+|model\w*\.npz)')
-
-
-class TrainingStopped(RuntimeError):
-    """Training stopped on purpose; str() is the one line to show."""
+WRITER_LEFTOVER = re.compile(r'tmp({}\d+|model\w*\.npz)'.format(
+    SNAPSHOT_PREFIX))
 
 
 def _fsync(path):
@@ -74,6 +76,12 @@ def snapshots_newest_first(out):
     return [path for _, path in sorted(found, reverse=True)]
 
 
+def remove_snapshots(out):
+    """Deletes the trainer snapshots in `out` (only --resume reads them)."""
+    for path in snapshots_newest_first(out):
+        os.remove(path)
+
+
 def newest_valid_snapshot(out):
     """The newest snapshot in `out` that reads back whole; damaged ones are
     reported (stderr) and skipped."""
@@ -117,8 +125,9 @@ def resume(trainer, spec, out):
     if not is_trainer:
         raise UsageError(
             '--resume {0}: holds a model\'s weights, not a trainer snapshot '
-            '(snapshot_epoch_N in --out); start from the weights with '
-            '--initmodel {0}, or resume with --resume auto'.format(path))
+            '({1}N in --out); start from the weights with '
+            '--initmodel {0}, or resume with --resume auto'.format(
+                path, SNAPSHOT_PREFIX))
     load_npz(path, trainer, '--resume')
     _say('resumed from {} (iteration {})'.format(
         path, trainer.updater.iteration))

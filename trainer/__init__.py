@@ -1,0 +1,12 @@
+"""What train_imagenet.py wires together, kept out of the script so that
+it reads top to bottom as Chainer code:
+
+    errors      UsageError (bad input) and TrainingStopped, one line each
+    device      --gpu/--device, the GPU made current, seeding, cuDNN, and
+                the one decision on this project's CPU kernels
+    inputs      lists, images, mean, model and weights, checked up front
+    extensions  images/s of the updates; batch-norm re-estimation
+    safety      durable snapshots, --resume auto, NaN/inf and
+                out-of-memory stops
+    multinode   ChainerMN over MPI (--communicator)
+"""
