@@ -113,16 +113,24 @@ def main(argv=None):
     parser.add_argument('--loaderjob', '-j', type=int,
                         default=os.cpu_count() or 1,
                         help='worker processes (default: all cores)')
+    parser.add_argument('--multi-label', action='store_true',
+                        help='LIST is a multi-label list ("path l1,l2,..."'
+                             '); the clean list keeps its labels')
     args = parser.parse_args(argv)
     if args.insize < 1:
         parser.error('--insize must be positive')
 
     try:
-        pairs = listfile.read_list(args.list)
+        pairs = (listfile.read_multi_list if args.multi_label else
+                 listfile.read_list)(args.list)
     except listfile.ListError as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 2
-    mean, loaded, failed = compute_mean(pairs, args.root, args.insize,
+    # The mean and the cache need the paths only: a multi-label list's
+    # images go through as (path, line position), the cache's labels.
+    work = [(path, k) for k, (path, _) in enumerate(pairs)] \
+        if args.multi_label else pairs
+    mean, loaded, failed = compute_mean(work, args.root, args.insize,
                                         args.preset, args.loaderjob,
                                         args.cache)
     for path, reason in failed:
@@ -138,7 +146,10 @@ def main(argv=None):
     picture = os.path.splitext(args.output)[0] + '.png'
     mean_picture(mean).save(picture)
     clean = args.clean_list or default_clean_list(args.list, args.output)
-    listfile.write_list(clean, loaded)
+    if args.multi_label:
+        listfile.write_multi_list(clean, [pairs[k] for _, k in loaded])
+    else:
+        listfile.write_list(clean, loaded)
     print('{} of {} images loaded, {} skipped'.format(
         len(loaded), len(pairs), len(failed)))
     print('wrote {} ({}), {} and {}'.format(

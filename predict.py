@@ -4,6 +4,10 @@ probabilities, and, with --threshold, which predictions to leave to a
 person (the blog's way of using a model that is only ~80% right).
 
     python predict.py --run result IMAGE... [--top-k 3] [--threshold 0.9]
+
+A multi-label run (train_imagenet.py --multi-label) prints every label
+whose sigmoid probability is at least --threshold (default 0.5), highest
+first, or says that none is; --top-k does not apply there.
 """
 import chainer_compat  # noqa: F401  (must precede chainer)
 
@@ -22,6 +26,8 @@ from results.run import WHICH_MODELS, Run
 from trainer import device as devices
 from trainer.errors import UsageError
 
+MULTI_LABEL_THRESHOLD = 0.5  # a multi-label run's default --threshold
+
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
@@ -38,7 +44,9 @@ def parse_args(argv):
                              '%(default)s)')
     parser.add_argument('--threshold', type=float, default=None,
                         help='mark a prediction whose top probability is '
-                             'below this as unsure')
+                             'below this as unsure; a multi-label run '
+                             'prints the labels whose probability reaches '
+                             'it (default there 0.5)')
     parser.add_argument('--insize', type=int, default=None, metavar='N',
                         help="resize images to N x N (default: the run's "
                              'input size); networks that average their last '
@@ -77,6 +85,23 @@ def check_insize(insize, run, model, mean):
     return insize
 
 
+def print_labels(path, probs, names, threshold=None):
+    """A multi-label answer: the labels at or above the threshold, highest
+    first, or a line saying none is (with the closest one)."""
+    threshold = MULTI_LABEL_THRESHOLD if threshold is None else threshold
+    order = numpy.argsort(-probs, kind='stable')
+    given = [k for k in order if probs[k] >= threshold]
+    if not given:
+        print('{}  [no label reaches {:.3f}; highest: {} {:.3f}]'.format(
+            path, threshold, names[order[0]], probs[order[0]]))
+        return
+    print('{}  [{} label(s) at or above {:.3f}]'.format(path, len(given),
+                                                        threshold))
+    width = max(len(names[k]) for k in given)
+    for k in given:
+        print('  {:<{w}}  {:.3f}'.format(names[k], probs[k], w=width))
+
+
 def main(argv=None):
     args = parse_args(argv)
     try:
@@ -106,8 +131,12 @@ def main(argv=None):
             continue
         with chainer.using_config('train', False), \
                 chainer.no_backprop_mode():
-            y = F.softmax(model.predict(device.send(x[None])))
+            y = (F.sigmoid if run.multi_label else F.softmax)(
+                model.predict(device.send(x[None])))
         probs = chainer.backend.CpuDevice().send(y.array)[0]
+        if run.multi_label:
+            print_labels(path, probs, run.class_names, args.threshold)
+            continue
         order = numpy.argsort(-probs)[:top_k]
         unsure = args.threshold is not None and probs[order[0]] < \
             args.threshold

@@ -11,9 +11,9 @@ subtraction, random crop and flip) is --preprocess example --mean mean.npy.
 
 The class count is that of labels.txt beside the training list (written by
 `python -m labeling`), else the largest label + 1. Everything goes to --out:
-log, loss.png, accuracy.png, cg.dot, a trainer snapshot per epoch (the last
-two kept, for --resume auto), model.npz (final), model_best.npz (best
-validation accuracy) and summary.json (read by `python -m results`).
+log, loss.png, accuracy.png, lr.png, cg.dot, a trainer snapshot per epoch
+(the last two kept, for --resume auto), model.npz (final), model_best.npz
+(best validation accuracy) and summary.json (read by `python -m results`).
 """
 import chainer_compat  # noqa: F401  (must precede chainer)
 
@@ -28,9 +28,12 @@ from chainer.training import extensions, triggers
 import numpy as np
 
 import models
+from imagedata import erasing
 from imagedata.dataset import ImageDataset, make_iterator
 from results import summary
-from trainer import device as devices, inputs, multinode, safety
+from trainer import device as devices
+from trainer import (finetune, inputs, losses, multilabel, multinode, safety,
+                     schedules)
 from trainer.errors import TrainingStopped, UsageError
 from trainer.extensions import BatchStatistics, TimedUpdater
 
@@ -67,6 +70,7 @@ def parse_args(argv):
     parser.add_argument('--preprocess', choices=('blog', 'example'),
                         default='blog', help="'blog': resize, no crop, no "
                         "mean; 'example': Chainer's ImageNet example")
+    multilabel.add_arguments(parser)  # --multi-label
     parser.add_argument('--batchsize', '-B', type=int, default=32,
                         help='training minibatch size (default %(default)s)')
     parser.add_argument('--val_batchsize', '-b', type=int, default=250,
@@ -82,6 +86,8 @@ def parse_args(argv):
     parser.add_argument('--lr-drop', type=float, default=0.1,
                         help='lr factor at --lr-drop-epoch (default '
                              '%(default)s)')
+    schedules.add_arguments(parser)  # --lr-schedule and its options
+    losses.add_arguments(parser)  # --label-smoothing
     parser.add_argument('--weight-decay', type=float, default=0.0,
                         help='L2 weight decay (default 0, as the blog)')
     parser.add_argument('--bn-reestimate', type=int, default=0,
@@ -101,8 +107,8 @@ def parse_args(argv):
     parser.add_argument('--resume', '-r', default='',
                         help="trainer snapshot to resume from, or 'auto': "
                              'the newest valid one in --out')
-    parser.add_argument('--initmodel', default='',
-                        help='model (.npz) to start from')
+    finetune.add_arguments(parser)  # --initmodel, --freeze-features
+    erasing.add_arguments(parser)  # --random-erase, --random-erase-fill
     parser.add_argument('--seed', type=int, default=None,
                         help='random seed (weights, shuffling, dropout)')
     parser.add_argument('--model-option', type=inputs.model_option,
@@ -121,6 +127,8 @@ def parse_args(argv):
             parser.error('{} must be at least 1'.format(flag))
     if args.bn_reestimate < 0:
         parser.error('--bn-reestimate must not be negative')
+    schedules.check_args(parser, args)
+    losses.check_args(parser, args)
     if args.loaderjob is None:
         args.loaderjob = os.cpu_count() or 1
     return args
@@ -139,8 +147,8 @@ def main(argv=None):
 
 
 def read_checked_lists(args):
-    train_pairs, val_pairs, class_names = inputs.read_lists(args.train,
-                                                            args.val)
+    train_pairs, val_pairs, class_names = inputs.read_lists(
+        args.train, args.val, multi_label=args.multi_label)
     train_pairs = inputs.check_images(args.train, train_pairs, args.root)
     val_pairs = inputs.check_images(args.val, val_pairs, args.root)
     return train_pairs, val_pairs, class_names
@@ -174,22 +182,29 @@ def train(args):
     model = inputs.build_model(args.arch, len(class_names), args.insize,
                                options)
     inputs.check_mean(args.mean, mean, args.preprocess, model.insize)
-    if args.initmodel:
-        print('Load model from', args.initmodel)
-        inputs.load_npz(args.initmodel, model, '--initmodel')
+    losses.set_loss(model, args.label_smoothing)  # every head's loss
+    initmodel = finetune.start_from(args.initmodel, model,
+                                    args.freeze_features,
+                                    finetune.sayer(workers.is_root))
     model.to_device(device)
+    if args.multi_label:  # sigmoid outputs; images labelled by position
+        train_pairs, val_pairs, targets = multilabel.prepare(
+            args, model, train_pairs, val_pairs)
 
     # Data: uint8 crops travel from the loader processes; the converter
     # scales them (and subtracts the mean) on the device.
     try:
         train = ImageDataset(train_pairs, args.root, model.insize,
                              args.preprocess, mean, train=True,
-                             cache=args.cache, dtype=np.uint8, seed=args.seed)
+                             cache=args.cache, dtype=np.uint8, seed=args.seed,
+                             augment=erasing.from_args(args, mean))
         val = ImageDataset(val_pairs, args.root, model.insize,
                            args.preprocess, mean, train=False,
                            cache=args.cache, dtype=np.uint8, seed=args.seed)
     except ValueError as e:  # a mean or cache that does not fit the model
         raise UsageError(str(e))
+    if args.multi_label:  # (image, multi-hot vector of n_class) examples
+        train, val = multilabel.wrap(train, val, targets)
     train_iter = make_iterator(train, args.batchsize, args.loaderjob)
     val_iter = make_iterator(val, args.val_batchsize, args.loaderjob,
                              repeat=False, shuffle=False)
@@ -198,6 +213,8 @@ def train(args):
     optimizer = workers.optimizer(
         chainer.optimizers.MomentumSGD(lr=args.lr, momentum=0.9))
     optimizer.setup(model)
+    if args.freeze_features:
+        finetune.freeze_features(model, finetune.sayer(workers.is_root))
     if args.weight_decay:
         optimizer.add_hook(
             chainer.optimizer_hooks.WeightDecay(args.weight_decay))
@@ -226,12 +243,8 @@ def train(args):
     trainer.extend(workers.evaluator(extensions.Evaluator(
         val_iter, model, converter=train.converter, device=device)),
         trigger=interval)
-    # One drop: the target stops later firings. (Not ManualScheduleTrigger:
-    # once it has finished, Chainer 7 skips the shift's initialize(), so a
-    # run resumed after the drop would go back to the initial lr.)
-    trainer.extend(extensions.ExponentialShift(
-        'lr', args.lr_drop, target=args.lr * args.lr_drop),
-        trigger=(args.lr_drop_epoch, 'epoch'))
+    # --lr-schedule: the blog's one drop by default (every process)
+    schedules.extend(trainer, args, interval)
     # What writes or prints runs on rank 0 only.
     on_root = workers.root_only(trainer.extend)
     on_root(extensions.DumpGraph('main/loss'))
@@ -247,6 +260,8 @@ def train(args):
     on_root(extensions.PlotReport(
         ['main/accuracy', 'validation/main/accuracy'], 'epoch',
         trigger=interval, file_name='accuracy.png'))
+    on_root(extensions.PlotReport(['lr'], 'epoch', trigger=interval,
+                                  file_name='lr.png'))
     on_root(extensions.PrintReport([
         'epoch', 'iteration', 'main/loss', 'validation/main/loss',
         'main/accuracy', 'validation/main/accuracy', 'lr', 'elapsed_time',
@@ -268,11 +283,17 @@ def train(args):
         'lr': args.lr,
         'lr_drop_epoch': args.lr_drop_epoch,
         'lr_drop': args.lr_drop,
+        **schedules.summary_fields(args),  # lr_schedule and its parameters
+        'label_smoothing': args.label_smoothing,
         'weight_decay': args.weight_decay,
         'bn_reestimate': args.bn_reestimate,
         'preprocess': args.preprocess,
         'mean': summary.MEAN_FILE if mean is not None else None,
         'seed': args.seed,
+        'initmodel': initmodel,
+        'freeze_features': args.freeze_features,
+        'random_erase': args.random_erase,
+        'random_erase_fill': args.random_erase_fill,
         'cpu_kernels': cpu_kernels,
         'train': os.path.abspath(args.train),
         'val': os.path.abspath(args.val),
@@ -281,6 +302,7 @@ def train(args):
         'n_val': n_val,
         'processes': workers.size,
         'communicator': args.communicator,
+        'multi_label': args.multi_label,
         'test_run': args.test,
         'device': summary.describe_device(device),
         'versions': summary.versions(),

@@ -35,10 +35,14 @@ class ImageDataset(chainer.dataset.DatasetMixin):
         normalisation, a quarter of the bytes to hand from worker to main
         process; `converter` then finishes the batch (on the GPU if any).
     seed: seeds crops and flips (reproducible with n_processes=0).
+    augment: None, or augment(uint8 crop, rng) -> uint8 crop, applied to
+        training examples only (train=True) with the dataset's per-process
+        generator, e.g. imagedata.erasing.RandomErasing.
     """
 
     def __init__(self, pairs, root, insize, preset='blog', mean=None,
-                 train=True, cache=None, dtype=numpy.float32, seed=None):
+                 train=True, cache=None, dtype=numpy.float32, seed=None,
+                 augment=None):
         self.pairs = [(str(path), int(label)) for path, label in pairs]
         self.root = root
         self.insize = int(insize)
@@ -50,6 +54,7 @@ class ImageDataset(chainer.dataset.DatasetMixin):
             raise ValueError('dtype must be float32 or uint8, got {}'
                              .format(self.dtype))
         self.seed = seed
+        self.augment = augment if self.train else None
         self._rng = None
         self._rng_pid = None
         # One flag per example, shared with forked/spawned workers.
@@ -135,6 +140,8 @@ class ImageDataset(chainer.dataset.DatasetMixin):
         else:
             raise RuntimeError('none of the {} listed images under {} can be '
                                'read'.format(n, self.root))
+        if self.augment is not None:
+            crop = self.augment(crop, rng)
         label = numpy.int32(self.pairs[i][1])
         if self.dtype == numpy.uint8:
             return crop, label

@@ -4,6 +4,12 @@ and results.
 One example per line: a path relative to the image root, whitespace, an
 integer label. The label is the LAST field, so paths may contain spaces and
 any Unicode; files are UTF-8. Blank lines are skipped.
+
+Multi-label lists (train_imagenet.py --multi-label) keep the layout; their
+last field is every label of the image joined by commas, without spaces
+("photos/beach 1.jpg 0,4,7"), or a single "-" for an image with none of
+the labels. One label is written "path 3", as in a single-label list; the
+mode is chosen by the reader, never guessed from the lines.
 """
 import os
 
@@ -29,12 +35,10 @@ def parse_line(line):
     return (parts[0].strip(), parts[1])
 
 
-def read_list(path, n_class=None):
-    """Read a list file into [(relative path, int label), ...].
-
-    Raises ListError for a missing or empty file, a line without a label,
-    a label that is not a non-negative integer, or one >= n_class (if given).
-    """
+def _read_lines(path, n_class, label_of, missing):
+    """[(image, labels), ...] of a list file, labels = label_of(field)
+    (ValueError: the reason; an int or a sorted tuple); `missing` says
+    what a line without labels lacks."""
     if not os.path.isfile(path):
         raise ListError(path, 0, 'list file not found')
     pairs = []
@@ -43,37 +47,116 @@ def read_list(path, n_class=None):
             parsed = parse_line(line)
             if parsed is None:
                 continue
-            image, label = parsed
-            if label is None:
-                raise ListError(path, lineno,
-                                'no label: expected "path label", got {!r}'
-                                .format(image))
+            image, field = parsed
+            if field is None:
+                raise ListError(path, lineno, '{}, got {!r}'.format(
+                    missing, image))
             try:
-                value = int(label)
-            except ValueError:
-                raise ListError(path, lineno,
-                                'label {!r} is not an integer'.format(label))
-            if value < 0:
-                raise ListError(path, lineno,
-                                'label {} is negative'.format(value))
-            if n_class is not None and value >= n_class:
+                labels = label_of(field)
+            except ValueError as e:
+                raise ListError(path, lineno, str(e))
+            top = max(labels, default=-1) if isinstance(labels, tuple) \
+                else labels
+            if n_class is not None and top >= n_class:
                 raise ListError(path, lineno,
                                 'label {} is outside the {} classes (0-{})'
-                                .format(value, n_class, n_class - 1))
-            pairs.append((image, value))
+                                .format(top, n_class, n_class - 1))
+            pairs.append((image, labels))
     if not pairs:
         raise ListError(path, 0, 'list file is empty')
     return pairs
 
 
-def write_list(path, pairs):
-    """Write [(relative path, label), ...] in the list format."""
+def parse_label(field):
+    """The int label of a single-label line; ValueError with the reason."""
+    try:
+        value = int(field)
+    except ValueError:
+        raise ValueError('label {!r} is not an integer{}'.format(
+            field, MULTI_LABEL_HINT if _looks_multi(field) else ''))
+    if value < 0:
+        raise ValueError('label {} is negative'.format(value))
+    return value
+
+
+def read_list(path, n_class=None):
+    """Read a list file into [(relative path, int label), ...].
+
+    Raises ListError for a missing or empty file, a line without a label,
+    a label that is not a non-negative integer, or one >= n_class (if given).
+    """
+    return _read_lines(path, n_class, parse_label,
+                       'no label: expected "path label"')
+
+
+MULTI_LABEL_HINT = (' (several labels: a multi-label list, read with '
+                    '--multi-label)')
+LABEL_SEPARATOR = ','
+NO_LABELS = '-'
+
+
+def _looks_multi(field):
+    return field == NO_LABELS or LABEL_SEPARATOR in field
+
+
+def parse_labels(field):
+    """The sorted label tuple of a multi-label field ("0,4,7" or "-");
+    ValueError with the reason when it is not one."""
+    if field == NO_LABELS:
+        return ()
+    labels = []
+    for item in field.split(LABEL_SEPARATOR):
+        if not item:
+            raise ValueError('empty label in {!r} (labels are joined by '
+                             'single commas, "-" for none)'.format(field))
+        try:
+            value = int(item)
+        except ValueError:
+            raise ValueError('label {!r} is not an integer'.format(item))
+        if value < 0:
+            raise ValueError('label {} is negative'.format(value))
+        if value in labels:
+            raise ValueError('label {} is given twice'.format(value))
+        labels.append(value)
+    return tuple(sorted(labels))
+
+
+def format_labels(labels):
+    """The last field of a multi-label line."""
+    labels = sorted(int(k) for k in labels)
+    return LABEL_SEPARATOR.join(map(str, labels)) if labels else NO_LABELS
+
+
+def read_multi_list(path, n_class=None):
+    """Read a multi-label list into [(relative path, (label, ...)), ...],
+    labels sorted, () for "-".
+
+    Raises ListError (file:line) for a missing or empty file, a line
+    without labels, a label that is not a non-negative integer, one given
+    twice, or one >= n_class (if given).
+    """
+    return _read_lines(path, n_class, parse_labels,
+                       'no labels: expected "path l1,l2,..." (or "path -" '
+                       'for none)')
+
+
+def _write_lines(path, pairs, field):
     with open(path, 'w', encoding='utf-8') as f:
-        for image, label in pairs:
+        for image, labels in pairs:
             if '\n' in image or '\r' in image:
                 raise ValueError('path contains a line break: {!r}'
                                  .format(image))
-            f.write('{} {}\n'.format(image, int(label)))
+            f.write('{} {}\n'.format(image, field(labels)))
+
+
+def write_multi_list(path, pairs):
+    """Write [(relative path, labels), ...] in the multi-label format."""
+    _write_lines(path, pairs, format_labels)
+
+
+def write_list(path, pairs):
+    """Write [(relative path, label), ...] in the list format."""
+    _write_lines(path, pairs, int)
 
 
 def labels_path_for(list_path):

@@ -7,6 +7,12 @@ split is stratified per class and seeded. --check decodes every image and
 leaves the undecodable ones out (listed in DIR/broken.txt);
 --find-duplicates reports near-identical images in different classes
 (DIR/duplicates.txt) without changing the lists.
+
+With --tags FILE the images may lie anywhere under IMAGE_ROOT and FILE
+gives each its tags ("relative/path,tag1 tag2 ..."): the lists are then
+multi-label ("path l1,l2,..."; "path -" for an image with none of the
+labels, for train_imagenet.py --multi-label) and labels.txt is the tag
+vocabulary (see labeling/tags.py).
 """
 import argparse
 import functools
@@ -16,7 +22,7 @@ import sys
 from imagedata import listfile
 from imagedata.parallel import map_chunks
 from imagedata.reader import ImageReadError, load_rgb
-from labeling import duplicates
+from labeling import duplicates, tags
 from labeling.scan import scan_tree, stratified_split
 
 BROKEN_FILE = 'broken.txt'
@@ -89,12 +95,66 @@ def report_scan(found, root):
               'it'.format(path), file=sys.stderr)
 
 
+def report_tags(found, args):
+    """What --tags left out, and why."""
+    if found.missing:
+        lineno, image = found.missing[0]
+        print('warning: {}:{}: {} not found; {} listed image(s) are missing '
+              'and left out'.format(args.tags, lineno,
+                                    os.path.join(args.root, image),
+                                    len(found.missing)), file=sys.stderr)
+    for path in found.unlistable:
+        print('warning: skipped {!r}: a path that starts or ends with '
+              'whitespace or holds a line break cannot be listed; rename '
+              'it'.format(path), file=sys.stderr)
+    if found.unlisted:
+        print('{} image(s) under {} have no row in {}; not listed'.format(
+            found.unlisted, args.root, args.tags), file=sys.stderr)
+    if found.dropped_tags:
+        print('dropped {} tag(s) on fewer than {} image(s): {}'.format(
+            len(found.dropped_tags), args.min_tag_count,
+            ' '.join(found.dropped_tags[:MAX_PRINTED]) +
+            (' ...' if len(found.dropped_tags) > MAX_PRINTED else '')),
+            file=sys.stderr)
+    if found.untagged:
+        print('{} image(s) have none of the {} tags (listed with "-")'.format(
+            found.untagged, len(found.class_names)), file=sys.stderr)
+
+
+def print_tag_table(found, train, val, min_per_tag, out=None):
+    """Images per tag in each list; a warning for rare tags."""
+    out = out or sys.stdout
+    n_train, n_val = found.counts(train), found.counts(val)
+    width = max([len('tag')] + [len(name) for name in found.class_names])
+    row = '{:>5}  {:<' + str(width) + '}  {:>7}  {:>7}'
+    print(row.format('label', 'tag', 'train', 'val'), file=out)
+    for label, name in enumerate(found.class_names):
+        print(row.format(label, name, n_train[label], n_val[label]),
+              file=out)
+    print(row.format('', 'images', len(train), len(val)), file=out)
+    for label, name in enumerate(found.class_names):
+        total = n_train[label] + n_val[label]
+        if total < min_per_tag:
+            print('warning: tag {!r} is on only {} image(s) (fewer than '
+                  '{})'.format(name, total, min_per_tag), file=sys.stderr)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog='python -m labeling', description=__doc__.split('\n\n')[1],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('root', metavar='IMAGE_ROOT',
-                        help='folder with one sub-folder per class')
+                        help='folder with one sub-folder per class (with '
+                             '--tags: the folder the tagged paths are '
+                             'relative to)')
+    parser.add_argument('--tags', default=None, metavar='FILE',
+                        help='CSV of "relative/path,tag1 tag2 ..." rows: '
+                             'write multi-label lists, labels.txt = the '
+                             'tags')
+    parser.add_argument('--min-tag-count', type=int, default=1,
+                        metavar='N',
+                        help='with --tags: keep the tags of at least N '
+                             'listed images (default %(default)s)')
     parser.add_argument('--out', required=True, metavar='DIR',
                         help='where to write the lists')
     parser.add_argument('--val-ratio', type=float, default=0.1,
@@ -124,13 +184,22 @@ def main(argv=None):
         parser.error('--val-ratio must be in [0, 1)')
     if not 0 <= args.hash_distance < 64:
         parser.error('--hash-distance must be in [0, 63]')
+    if args.tags and args.find_duplicates:
+        parser.error('--find-duplicates compares classes; it does not '
+                     'apply with --tags')
+    if args.min_tag_count < 1:
+        parser.error('--min-tag-count must be at least 1')
 
     try:
-        found = scan_tree(args.root)
+        found = tags.scan_tags(args.root, args.tags, args.min_tag_count) \
+            if args.tags else scan_tree(args.root)
     except ValueError as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 2
-    report_scan(found, args.root)
+    if args.tags:
+        report_tags(found, args)
+    else:
+        report_scan(found, args.root)
     if not found.pairs:
         print('error: {}: no class folders with images'.format(args.root),
               file=sys.stderr)
@@ -178,13 +247,22 @@ def main(argv=None):
             print('  ... and {} more'.format(len(dups) - MAX_PRINTED),
                   file=sys.stderr)
 
-    train, val = stratified_split(pairs, len(found.class_names),
-                                  args.val_ratio, args.seed)
-    listfile.write_list(os.path.join(args.out, 'train.txt'), train)
-    listfile.write_list(os.path.join(args.out, 'val.txt'), val)
+    if args.tags:
+        train, val = tags.split(pairs, len(found.class_names),
+                                args.val_ratio, args.seed)
+        listfile.write_multi_list(os.path.join(args.out, 'train.txt'), train)
+        listfile.write_multi_list(os.path.join(args.out, 'val.txt'), val)
+    else:
+        train, val = stratified_split(pairs, len(found.class_names),
+                                      args.val_ratio, args.seed)
+        listfile.write_list(os.path.join(args.out, 'train.txt'), train)
+        listfile.write_list(os.path.join(args.out, 'val.txt'), val)
     listfile.write_labels(os.path.join(args.out, 'labels.txt'),
                           found.class_names)
-    print_table(found.class_names, train, val, args.min_per_class)
+    if args.tags:
+        print_tag_table(found, train, val, args.min_per_class)
+    else:
+        print_table(found.class_names, train, val, args.min_per_class)
     print('wrote {}, {} and {}'.format(
         *(os.path.join(args.out, name)
           for name in ('train.txt', 'val.txt', 'labels.txt'))))

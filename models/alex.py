@@ -16,6 +16,7 @@ class Alex(BlogNetwork):
 
     insize = 227
     n_layers = 8
+    classifier = ('fc8',)  # the layer of n_class outputs (fine-tuning)
 
     def __init__(self, n_class=N_CLASS, insize=227):
         super(Alex, self).__init__(n_class, insize)
@@ -47,4 +48,4 @@ class Alex(BlogNetwork):
 
     def forward(self, x, t):
         h = self.predict(x)
-        return self.report(F.softmax_cross_entropy(h, t), h, t)
+        return self.report(self.loss(h, t), h, t)

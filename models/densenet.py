@@ -93,6 +93,11 @@ class DenseNet(BlogNetwork):
         sizing.probe(self.predict, insize)
 
     @property
+    def classifier(self):
+        """The layer of n_class outputs (fine-tuning): fc{block + 2}."""
+        return ('fc{}'.format(self.block + 2),)
+
+    @property
     def n_layers(self):
         """The blog's count: the convolutions inside the dense blocks."""
         return self.block * self.n_layer
@@ -109,4 +114,4 @@ class DenseNet(BlogNetwork):
 
     def forward(self, x, t):
         h = self.predict(x)
-        return self.report(F.softmax_cross_entropy(h, t), h, t)
+        return self.report(self.loss(h, t), h, t)

@@ -19,6 +19,8 @@ class GoogLeNetBN(BlogNetwork):
 
     insize = 224
     n_layers = 22
+    # The n_class outputs of the main head and of the two auxiliary heads.
+    classifier = ('out', 'outa', 'outb')
 
     def __init__(self, n_class=N_CLASS, insize=224):
         super(GoogLeNetBN, self).__init__(n_class, insize)
@@ -98,15 +100,15 @@ class GoogLeNetBN(BlogNetwork):
     def forward(self, x, t):
         h4a, h4d, h5b = self._maps(x)
         h = self._main_head(h5b)
-        loss3 = F.softmax_cross_entropy(h, t)
+        loss3 = self.loss(h, t)
 
         a = F.relu(self.norma(self.conva(self._aux_pool(h4a))))
         a = F.relu(self.norma2(self.lina(a)))
-        loss1 = F.softmax_cross_entropy(self.outa(a), t)
+        loss1 = self.loss(self.outa(a), t)
 
         b = F.relu(self.normb(self.convb(self._aux_pool(h4d))))
         b = F.relu(self.normb2(self.linb(b)))
-        loss2 = F.softmax_cross_entropy(self.outb(b), t)
+        loss2 = self.loss(self.outb(b), t)
 
         return self.report(0.3 * (loss1 + loss2) + loss3, h, t,
                       loss1=loss1, loss2=loss2, loss3=loss3)

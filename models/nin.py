@@ -16,6 +16,9 @@ class NIN(BlogNetwork):
 
     insize = 227
     n_layers = 12
+    # The last 1x1 convolution of mlpconv4 makes the n_class maps that are
+    # averaged into the scores; mlpconv4's first two are features.
+    classifier = ('mlpconv4/2',)
 
     def __init__(self, n_class=N_CLASS, insize=227):
         super(NIN, self).__init__(n_class, insize)
@@ -41,4 +44,4 @@ class NIN(BlogNetwork):
 
     def forward(self, x, t):
         h = self.predict(x)
-        return self.report(F.softmax_cross_entropy(h, t), h, t)
+        return self.report(self.loss(h, t), h, t)

@@ -13,7 +13,9 @@ def main(argv=None):
         prog='python -m results',
         description='Print the blog-format table (network | train acc | '
                     'test acc | Layers | input) of training runs, next to '
-                    "the blog's numbers.")
+                    "the blog's numbers. The runs' training recipe ('blog' "
+                    'for the blog\'s protocol) is said above the table, or '
+                    'in a recipe column when the runs differ.')
     parser.add_argument('runs', nargs='+', metavar='RUN_DIR',
                         help='--out directories of train_imagenet.py')
     parser.add_argument('--markdown', metavar='FILE',
@@ -26,17 +28,19 @@ def main(argv=None):
     except (summary.SummaryError, ValueError) as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 2
-    rows, notes = table.run_rows(runs), table.run_notes(runs)
+    title, header, rows = table.runs_table(runs)
+    notes = table.run_notes(runs)
     blog_title = "The blog's table ({})".format(blog.BLOG_SETUP)
 
-    print('These runs:\n\n{}\n'.format(table.plain(rows)))
+    print('{}:\n\n{}\n'.format(title, table.plain(rows, header)))
     print('\n'.join(notes) + '\n')
     if not args.no_blog:
         print('{}:\n\n{}\n'.format(blog_title,
                                    table.plain(table.blog_rows())))
     if args.markdown:
         with open(args.markdown, 'w', encoding='utf-8') as f:
-            f.write('These runs:\n\n{}\n\n'.format(table.markdown(rows)))
+            f.write('{}:\n\n{}\n\n'.format(
+                title, table.markdown(rows, header)))
             f.write(''.join('- {}\n'.format(n) for n in notes) + '\n')
             if not args.no_blog:
                 f.write('{}:\n\n{}\n'.format(

@@ -7,6 +7,14 @@ and thresholds.png (for thresholds 0.00-0.99 on the top softmax
 probability: the share of images accepted and the accuracy on them), and
 evaluation.json; with --save-probs, probs.npy (N x classes softmax vectors,
 list order) and labels.npy, features for a second model.
+
+A multi-label run (train_imagenet.py --multi-label) gets per_label.csv
+(precision, recall, F1 at probability 0.5), label_thresholds.csv (each
+label's precision and recall at thresholds 0.00-0.99),
+operating_points.csv (per label, the lowest threshold reaching
+--target-precision and the recall there), thresholds.png (micro precision,
+recall and F1) and evaluation.json (micro and macro F1, exact-match
+ratio); --save-probs writes sigmoid vectors and multi-hot labels.
 """
 import chainer_compat  # noqa: F401  (must precede chainer)
 
@@ -19,7 +27,7 @@ import chainer
 import chainer.functions as F
 import numpy
 
-from imagedata import listfile
+from imagedata import listfile, multilabel
 from imagedata.dataset import ImageDataset, make_iterator
 from imagedata.progress import Progress
 from results import metrics, plots, summary
@@ -30,16 +38,16 @@ from trainer.errors import UsageError
 from trainer.inputs import check_images
 
 
-def predict_probs(model, iterator, converter, device):
-    """Softmax vectors and true labels in dataset order. (Chainer's
-    Evaluator reports only averaged metrics; the per-image vectors need
-    this loop.)"""
+def predict_probs(model, iterator, converter, device, activation=F.softmax):
+    """Softmax vectors (F.sigmoid: one probability per label) and true
+    labels in dataset order. (Chainer's Evaluator reports only averaged
+    metrics; the per-image vectors need this loop.)"""
     probs, labels = [], []
     with chainer.using_config('train', False), chainer.no_backprop_mode(), \
             Progress(len(iterator.dataset), 'evaluate') as progress:
         for batch in iterator:
             x, t = converter(batch, device)
-            p = F.softmax(model.predict(x))
+            p = activation(model.predict(x))
             probs.append(chainer.backend.CpuDevice().send(p.array))
             labels.append(chainer.backend.CpuDevice().send(t))
             progress.update(len(batch))
@@ -73,6 +81,10 @@ def parse_args(argv):
                         help='find the lowest threshold whose accepted '
                              'images reach this accuracy (default '
                              '%(default)s)')
+    parser.add_argument('--target-precision', type=float, default=0.9,
+                        help='multi-label runs: per label, find the lowest '
+                             'threshold whose precision reaches this '
+                             '(default %(default)s)')
     parser.add_argument('--save-probs', action='store_true',
                         help='write probs.npy (softmax vectors) and '
                              'labels.npy')
@@ -87,7 +99,9 @@ def main(argv=None):
         root = args.root or run.summary.get('root') or '.'
         if not val_path:
             raise UsageError('no VAL given and none in the summary')
-        pairs = listfile.read_list(val_path, run.n_class)
+        read = listfile.read_multi_list if run.multi_label else \
+            listfile.read_list
+        pairs = read(val_path, run.n_class)
         pairs = check_images(val_path, pairs, root)
         device = devices.get_device(args)
         cpu_kernels = devices.choose_kernels(args, device)
@@ -102,6 +116,9 @@ def main(argv=None):
     out = args.out or os.path.join(args.run, 'eval')
     os.makedirs(out, exist_ok=True)
 
+    if run.multi_label:
+        return evaluate_labels(args, run, model, device, pairs, root,
+                               val_path, out)
     dataset = ImageDataset(pairs, root, run.insize, run.preprocess,
                            run.mean(), train=False, dtype=numpy.uint8)
     iterator = make_iterator(dataset, args.batchsize, args.loaderjob,
@@ -158,6 +175,73 @@ def main(argv=None):
         print('threshold {:.2f}: {:.1%} of the images are accepted, {:.1%} '
               'of those are right (target {:.0%})'.format(
                   point[0], point[1], point[2], args.target_accuracy))
+    print('wrote {}'.format(out))
+    return 0
+
+
+def evaluate_labels(args, run, model, device, pairs, root, val_path, out):
+    """The evaluation of a multi-label run: sigmoid probabilities, a label
+    given when its probability >= the threshold (0.5 unless a per-label
+    one is chosen from the threshold table)."""
+    index_pairs, targets = multilabel.by_position(pairs, run.n_class)
+    images = ImageDataset(index_pairs, root, run.insize, run.preprocess,
+                          run.mean(), train=False, dtype=numpy.uint8)
+    dataset = multilabel.MultiLabelDataset(images, targets)
+    iterator = make_iterator(dataset, args.batchsize, args.loaderjob,
+                             repeat=False, shuffle=False)
+    probs, labels = predict_probs(model, iterator, dataset.converter, device,
+                                  activation=F.sigmoid)
+    iterator.finalize()
+
+    n = len(labels)
+    names = run.class_names
+    scores = metrics.overall_scores(probs, labels)
+    title = '{} ({}), {} images, micro F1 {:.1%}, macro F1 {:.1%}'.format(
+        network_name(run.arch), run.name, n, scores['micro_f1'],
+        scores['macro_f1'])
+    precision, recall, f1, support, predicted = metrics.label_scores(
+        probs, labels)
+    metrics.write_per_label_csv(os.path.join(out, 'per_label.csv'), names,
+                                precision, recall, f1, support, predicted)
+    thresholds = metrics.THRESHOLDS
+    curve_p, curve_r, curve_n = metrics.label_threshold_curves(probs, labels)
+    metrics.write_label_thresholds_csv(
+        os.path.join(out, 'label_thresholds.csv'), names, thresholds,
+        curve_p, curve_r, curve_n)
+    points = metrics.label_operating_points(thresholds, curve_p, curve_r,
+                                            args.target_precision)
+    metrics.write_operating_points_csv(
+        os.path.join(out, 'operating_points.csv'), names, points,
+        args.target_precision, support)
+    plots.label_threshold_plot(os.path.join(out, 'thresholds.png'),
+                               thresholds, *metrics.micro_curve(probs, labels),
+                               title=title)
+    if args.save_probs:
+        numpy.save(os.path.join(out, 'probs.npy'), probs.astype(numpy.float32))
+        numpy.save(os.path.join(out, 'labels.npy'), labels.astype(numpy.int32))
+
+    result = dict({
+        'run': os.path.abspath(args.run), 'model': run.model_path(args.model),
+        'list': os.path.abspath(val_path), 'images': n, 'multi_label': True,
+        'threshold': 0.5, 'target_precision': args.target_precision,
+        'labels_reaching_target': sum(p is not None for p in points),
+        'unreadable_images': images.broken_count,
+    }, **scores)
+    with open(os.path.join(out, 'evaluation.json'), 'w',
+              encoding='utf-8') as f:
+        json.dump(result, f, indent=2, ensure_ascii=False)
+        f.write('\n')
+
+    print('{}: micro F1 {:.2%} (precision {:.2%}, recall {:.2%}), macro F1 '
+          '{:.2%} over {} label(s), exact match {:.2%}, on {} images of {} '
+          '(threshold 0.5)'.format(
+              run.model_path(args.model), scores['micro_f1'],
+              scores['micro_precision'], scores['micro_recall'],
+              scores['macro_f1'], scores['labels_with_positives'],
+              scores['exact_match'], n, val_path))
+    print('{} of {} labels reach precision {:.0%} at some threshold '
+          '(operating_points.csv)'.format(result['labels_reaching_target'],
+                                          len(names), args.target_precision))
     print('wrote {}'.format(out))
     return 0
 

@@ -1,6 +1,7 @@
 """Evaluation arithmetic on arrays: confusion matrix, per-class precision,
 recall and F1, and the blog's confidence threshold (accept a prediction only
-when its top softmax probability clears it)."""
+when its top softmax probability clears it); for multi-label runs, per-label
+precision, recall and F1, micro and macro F1, and per-label thresholds."""
 import csv
 
 import numpy
@@ -96,3 +97,148 @@ def write_thresholds_csv(path, thresholds, coverage, accuracy, n_accepted):
 
 def _fmt(value):
     return '{:.4f}'.format(float(value))
+
+
+# Multi-label runs (train_imagenet.py --multi-label): one sigmoid
+# probability per label; a label is given when its probability >= the
+# threshold.
+
+def label_counts(probs, targets, threshold=0.5):
+    """(hits, predicted, support) per label at `threshold`: images given
+    the label that have it, images given it, images that have it."""
+    given = numpy.asarray(probs) >= threshold
+    truth = numpy.asarray(targets) > 0
+    return ((given & truth).sum(axis=0), given.sum(axis=0),
+            truth.sum(axis=0))
+
+
+def label_scores(probs, targets, threshold=0.5):
+    """(precision, recall, f1, support, predicted) per label at
+    `threshold`; a score whose denominator is 0 is 0."""
+    hits, predicted, support = label_counts(probs, targets, threshold)
+    precision = _ratio(hits.astype(numpy.float64), predicted)
+    recall = _ratio(hits.astype(numpy.float64), support)
+    f1 = _ratio(2 * precision * recall, precision + recall)
+    return precision, recall, f1, support, predicted
+
+
+def overall_scores(probs, targets, threshold=0.5):
+    """Micro precision, recall and F1 (every (image, label) decision
+    pooled), macro F1 (the mean of the labels' F1 over the labels that
+    some image has), exact-match ratio (images whose label set is right)
+    and binary accuracy (share of right decisions, as training reports)."""
+    probs = numpy.asarray(probs)
+    truth = numpy.asarray(targets) > 0
+    hits, predicted, support = label_counts(probs, truth, threshold)
+    tp, n_pred, n_true = float(hits.sum()), float(predicted.sum()), \
+        float(support.sum())
+    precision = tp / n_pred if n_pred else 0.0
+    recall = tp / n_true if n_true else 0.0
+    f1 = 2 * precision * recall / (precision + recall) \
+        if precision + recall else 0.0
+    per_label_f1 = label_scores(probs, truth, threshold)[2]
+    present = support > 0
+    given = probs >= threshold
+    return {
+        'micro_precision': precision, 'micro_recall': recall,
+        'micro_f1': f1,
+        'macro_f1': float(per_label_f1[present].mean()) if present.any()
+        else 0.0,
+        'labels_with_positives': int(present.sum()),
+        'exact_match': float((given == truth).all(axis=1).mean())
+        if len(truth) else 0.0,
+        'binary_accuracy': float((given == truth).mean())
+        if truth.size else 0.0,
+    }
+
+
+def label_threshold_curves(probs, targets, thresholds=THRESHOLDS):
+    """For each threshold (rows) and label (columns): precision (NaN where
+    no image is given the label), recall and how many images are given
+    the label."""
+    probs = numpy.asarray(probs)
+    truth = numpy.asarray(targets) > 0
+    given = probs[None, :, :] >= numpy.asarray(thresholds)[:, None, None]
+    predicted = given.sum(axis=1)
+    hits = (given & truth[None]).sum(axis=1)
+    support = truth.sum(axis=0)
+    precision = numpy.full(predicted.shape, numpy.nan)
+    numpy.divide(hits, predicted, out=precision, where=predicted > 0)
+    recall = _ratio(hits.astype(numpy.float64),
+                    numpy.broadcast_to(support, hits.shape))
+    return precision, recall, predicted
+
+
+def micro_curve(probs, targets, thresholds=THRESHOLDS):
+    """Micro precision (NaN where nothing is given), recall and F1 for
+    each threshold."""
+    probs = numpy.asarray(probs)
+    truth = numpy.asarray(targets) > 0
+    given = probs[None, :, :] >= numpy.asarray(thresholds)[:, None, None]
+    predicted = given.sum(axis=(1, 2)).astype(numpy.float64)
+    hits = (given & truth[None]).sum(axis=(1, 2)).astype(numpy.float64)
+    precision = numpy.full(len(predicted), numpy.nan)
+    numpy.divide(hits, predicted, out=precision, where=predicted > 0)
+    recall = hits / max(float(truth.sum()), 1.0)
+    both = numpy.nan_to_num(precision) + recall
+    f1 = _ratio(2 * numpy.nan_to_num(precision) * recall, both)
+    return precision, recall, f1
+
+
+def label_operating_points(thresholds, precision, recall, target):
+    """Per label, the lowest threshold (so the highest recall) whose
+    precision reaches `target`: (threshold, precision, recall), or None
+    when no threshold does."""
+    points = []
+    for k in range(precision.shape[1]):
+        point = None
+        for j, t in enumerate(thresholds):
+            if not numpy.isnan(precision[j, k]) and \
+                    precision[j, k] >= target:
+                point = (float(t), float(precision[j, k]),
+                         float(recall[j, k]))
+                break
+        points.append(point)
+    return points
+
+
+def write_per_label_csv(path, names, precision, recall, f1, support,
+                        predicted):
+    with open(path, 'w', encoding='utf-8', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['label', 'name', 'precision', 'recall', 'f1',
+                         'support', 'predicted'])
+        for k, name in enumerate(names):
+            writer.writerow([k, name, _fmt(precision[k]), _fmt(recall[k]),
+                             _fmt(f1[k]), int(support[k]),
+                             int(predicted[k])])
+
+
+def write_label_thresholds_csv(path, names, thresholds, precision, recall,
+                               predicted):
+    """One row per label and threshold."""
+    with open(path, 'w', encoding='utf-8', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['label', 'name', 'threshold', 'precision',
+                         'recall', 'predicted'])
+        for k, name in enumerate(names):
+            for j, t in enumerate(thresholds):
+                p = precision[j, k]
+                writer.writerow([k, name, '{:.2f}'.format(t),
+                                 '' if numpy.isnan(p) else _fmt(p),
+                                 _fmt(recall[j, k]), int(predicted[j, k])])
+
+
+def write_operating_points_csv(path, names, points, target, support):
+    """Per label: the threshold reaching the target precision and the
+    precision and recall there (empty where none does)."""
+    with open(path, 'w', encoding='utf-8', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['label', 'name', 'target_precision', 'threshold',
+                         'precision', 'recall', 'support'])
+        for k, name in enumerate(names):
+            point = points[k]
+            cells = ['', '', ''] if point is None else [
+                '{:.2f}'.format(point[0]), _fmt(point[1]), _fmt(point[2])]
+            writer.writerow([k, name, '{:.2f}'.format(target)] + cells +
+                            [int(support[k])])

@@ -1,5 +1,6 @@
 """Pictures of an evaluation: the confusion-matrix heatmap and the
-coverage/accuracy curves of the confidence threshold."""
+coverage/accuracy curves of the confidence threshold; for multi-label runs,
+micro precision, recall and F1 against the threshold."""
 import os
 import sys
 
@@ -138,6 +139,24 @@ def threshold_plot(path, thresholds, coverage, accuracy, point, title):
         right.legend(loc='best', fontsize=8)
     left.legend(loc='best', fontsize=8)
     fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def label_threshold_plot(path, thresholds, precision, recall, f1, title):
+    """Micro precision, recall and F1 of a multi-label model against the
+    threshold on each label's sigmoid probability."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.plot(thresholds, precision, label='precision (micro)')
+    ax.plot(thresholds, recall, label='recall (micro)')
+    ax.plot(thresholds, f1, label='F1 (micro)')
+    ax.axvline(0.5, color='gray', linestyle='--', label='threshold 0.50')
+    ax.set_xlabel('threshold on each label\'s sigmoid probability')
+    ax.set_ylim(0, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc='best', fontsize=8)
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -20,6 +20,8 @@ class Run(object):
         self.n_class = int(self.summary['n_class'])
         self.insize = int(self.summary['insize'])
         self.preprocess = self.summary.get('preprocess', 'blog')
+        # Sigmoid outputs, one per label (train_imagenet.py --multi-label).
+        self.multi_label = bool(self.summary.get('multi_label', False))
         self.class_names = self.summary.get('class_names') or [
             str(k) for k in range(self.n_class)]
 

@@ -1,10 +1,13 @@
-"""The blog-format table: network | train acc | test acc | Layers | input."""
+"""The blog-format table: network | train acc | test acc | Layers | input,
+with a recipe column when the runs were trained with different recipes."""
 import json
 import os
 
-from results import blog, summary
+from results import blog, recipes, summary
 
 HEADER = ('network', 'train acc', 'test acc', 'Layers', 'input')
+RECIPE = 'recipe'
+LEFT_ALIGNED = ('network', 'input', RECIPE)
 
 
 def percent(value):
@@ -27,16 +30,31 @@ def load_runs(run_dirs):
     return runs
 
 
-def run_rows(runs):
+def run_rows(runs, recipe_column=False):
+    """One row per run; with `recipe_column`, each row ends with the run's
+    recipe (see runs_table)."""
     names = [blog.network_name(run['arch']) for run in runs]
     rows = []
     for name, run in zip(names, runs):
         if names.count(name) > 1:  # tell runs of one network apart
             name = '{} ({})'.format(name, run['run_dir'])
-        rows.append((name, percent(run.get('train_accuracy')),
-                     percent(run.get('test_accuracy')),
-                     str(run.get('layers', '-')), run.get('input', '-')))
+        row = (name, percent(run.get('train_accuracy')),
+               percent(run.get('test_accuracy')),
+               str(run.get('layers', '-')), run.get('input', '-'))
+        rows.append(row + (recipes.describe(run),) if recipe_column else row)
     return rows
+
+
+def runs_table(runs):
+    """(title, header, rows) of the runs' table: one recipe shared by all
+    runs is said in the title; runs with different recipes get a recipe
+    column, so a table never mixes recipes without saying so."""
+    recipe = recipes.shared(runs)
+    if recipe is not None:
+        return ('These runs (recipe: {})'.format(recipe), HEADER,
+                run_rows(runs))
+    return ('These runs (different recipes: see the recipe column)',
+            HEADER + (RECIPE,), run_rows(runs, recipe_column=True))
 
 
 def run_notes(runs):
@@ -67,19 +85,19 @@ def blog_rows():
             for name, train, test, layers, shape in blog.BLOG_TABLE.values()]
 
 
-def markdown(rows):
-    lines = ['| ' + ' | '.join(HEADER) + ' |',
-             '|' + '---|' * len(HEADER)]
+def markdown(rows, header=HEADER):
+    lines = ['| ' + ' | '.join(header) + ' |',
+             '|' + '---|' * len(header)]
     lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
     return '\n'.join(lines)
 
 
-def plain(rows):
-    widths = [max(len(r[i]) for r in [HEADER] + list(rows))
-              for i in range(len(HEADER))]
-    # Names and shapes left-aligned, numbers right-aligned.
-    fmt = '  '.join('{:<%d}' % w if i in (0, 4) else '{:>%d}' % w
-                    for i, w in enumerate(widths))
-    lines = [fmt.format(*HEADER), '  '.join('-' * w for w in widths)]
+def plain(rows, header=HEADER):
+    widths = [max(len(r[i]) for r in [header] + list(rows))
+              for i in range(len(header))]
+    # Names, shapes and recipes left-aligned, numbers right-aligned.
+    fmt = '  '.join('{:<%d}' % w if name in LEFT_ALIGNED else '{:>%d}' % w
+                    for name, w in zip(header, widths))
+    lines = [fmt.format(*header), '  '.join('-' * w for w in widths)]
     lines += [fmt.format(*row) for row in rows]
     return '\n'.join(line.rstrip() for line in lines)

@@ -16,10 +16,6 @@ from results import blog, evaluate, metrics, plots
 from tiny_runs import read_log
 
 
-@pytest.fixture(scope='module')
-def run(tmp_path_factory):
-    return tiny_runs.two_epoch_run(tmp_path_factory)
-
 
 @pytest.fixture(scope='module')
 def evaluation(run, tmp_path_factory):

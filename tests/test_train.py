@@ -11,7 +11,8 @@ import tiny_runs
 import train_imagenet
 from tiny_runs import read_log, read_summary, train_args
 
-RUN_FILES = ['log', 'loss.png', 'accuracy.png', 'cg.dot', 'snapshot_epoch_1',
+RUN_FILES = ['log', 'loss.png', 'accuracy.png', 'lr.png', 'cg.dot',
+             'snapshot_epoch_1',
              'snapshot_epoch_2', 'model.npz', 'model_best.npz',
              'summary.json']
 SUMMARY_KEYS = ['arch', 'layers', 'input', 'n_class', 'epoch',
@@ -19,14 +20,6 @@ SUMMARY_KEYS = ['arch', 'layers', 'input', 'n_class', 'epoch',
                 'wall_time_s', 'train_images_per_s', 'device', 'versions']
 
 
-@pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    return tiny_runs.data_dir(tmp_path_factory)
-
-
-@pytest.fixture(scope='module')
-def run(tmp_path_factory):
-    return tiny_runs.two_epoch_run(tmp_path_factory)
 
 
 def test_two_epoch_run_writes_every_file(run):

@@ -9,4 +9,12 @@ it reads top to bottom as Chainer code:
     safety      durable snapshots, --resume auto, NaN/inf and
                 out-of-memory stops
     multinode   ChainerMN over MPI (--communicator)
+    finetune    --initmodel (a model or run directory; with another class
+                count, the layers that fit) and --freeze-features
+    multilabel  --multi-label: several labels per image, sigmoid outputs
+                and binary cross-entropy
+    losses      --label-smoothing: softmax cross-entropy against smoothed
+                targets
+    schedules   --lr-schedule step (the blog's), cosine (with warm-up) or
+                plateau, resumable
 """

@@ -54,9 +54,11 @@ def build_model(arch, n_class, insize=None, options=None):
         raise UsageError('--insize {}: {}'.format(insize, e))
 
 
-def read_lists(train_path, val_path):
+def read_lists(train_path, val_path, multi_label=False):
     """(train pairs, val pairs, class names); the class count is that of
-    labels.txt beside the training list, else the largest label + 1."""
+    labels.txt beside the training list, else the largest label + 1.
+    multi_label: lists of "path l1,l2,..." lines, read into (path, labels
+    tuple) pairs."""
     labels_path = listfile.labels_path_for(train_path)
     names = None
     if os.path.isfile(labels_path):
@@ -64,16 +66,49 @@ def read_lists(train_path, val_path):
         if not names:
             raise UsageError('{}: no class names'.format(labels_path))
     n_class = len(names) if names else None
+    read = listfile.read_multi_list if multi_label else listfile.read_list
     try:
-        train = listfile.read_list(train_path, n_class)
-        val = listfile.read_list(val_path, n_class)
+        train = read(train_path, n_class)
+        val = read(val_path, n_class)
     except listfile.ListError as e:
         raise UsageError(str(e))
+    if multi_label:
+        return train, val, check_multi_labels(train_path, val_path, train,
+                                              val, names)
     if names is None:
         top = max(label for _, label in train + val)
         names = [str(k) for k in range(top + 1)]
     check_val_classes(val_path, val, train, names)
     return train, val, names
+
+
+def check_multi_labels(train_path, val_path, train, val, names):
+    """The class names of multi-label lists (labels.txt's, else 0 to the
+    largest label), after the checks that fit several labels per image:
+    no label at all is an error; a label of validation images that no
+    training image has, or lists where every image has exactly one label,
+    are warnings (such a label only lowers its own recall; one label each
+    may be a single-label list, which trains without --multi-label)."""
+    used = sorted({k for _, labels in train + val for k in labels})
+    if not used:
+        raise UsageError('{}: no image has any label'.format(train_path))
+    if names is None:
+        names = [str(k) for k in range(used[-1] + 1)]
+    trained = {k for _, labels in train for k in labels}
+    unknown = [k for k, (_, labels) in enumerate(val)
+               if not set(labels) <= trained]
+    if unknown:
+        absent = sorted({k for j in unknown for k in val[j][1]} - trained)
+        print('warning: {}:{}: label {} ({}) has no training images; {} '
+              'validation image(s) have labels absent from training: {}'
+              .format(val_path, list_line_numbers(val_path)[unknown[0]],
+                      absent[0], names[absent[0]], len(unknown),
+                      ', '.join(map(str, absent))), file=sys.stderr)
+    if all(len(labels) == 1 for _, labels in train + val):
+        print('warning: {}: every image has exactly one label: if they are '
+              'exclusive classes, train without --multi-label (softmax)'
+              .format(train_path), file=sys.stderr)
+    return names
 
 
 def list_line_numbers(path):

@@ -15,10 +15,6 @@ GOOD_VAL = 'red/8.png 0\ngreen/8.png 1\nblue/8.png 2\n'
 GOOD_TRAIN = 'red/0.png 0\ngreen/0.png 1\nblue/0.png 2\nred/1.png 0\n'
 
 
-@pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    return tiny_runs.data_dir(tmp_path_factory)
-
 
 def lists(tmp_path, train=GOOD_TRAIN, val=GOOD_VAL, labels=None):
     folder = tmp_path / 'lists'

@@ -16,10 +16,6 @@ from trainer import safety
 pytestmark = pytest.mark.filterwarnings('ignore:invalid value:RuntimeWarning')
 
 
-@pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    return tiny_runs.data_dir(tmp_path_factory)
-
 
 def fail_from_training_call(monkeypatch, call, make_failure):
     """The training loss from the `call`-th training forward on (1-based)

@@ -12,10 +12,6 @@ from fault_runs import run_killed
 from tiny_runs import read_log, read_summary
 
 
-@pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    return tiny_runs.data_dir(tmp_path_factory)
-
 
 def three_epochs(data, out, *extra):
     return tiny_runs.train_args(data, out, '--epoch', '3',
