@@ -44,10 +44,18 @@ bench-feeder: venv
 # Chainer's build). bench-speed on the CPU; gpu-check on GPU $(GPU).
 TORCH_VENV ?= .venv-torch
 SPEED_ARGS ?=
+# Rebuilt whenever torch, Chainer or Pillow do not import (a half-built or
+# damaged venv repairs itself). torch pulls a setuptools without
+# pkg_resources, which Chainer's build and Chainer itself need: the older
+# one goes in after torch.
+TORCH_CHECK = $(TORCH_VENV)/bin/python -c "import chainer_compat, torch, chainer, PIL" 2>/dev/null
 torch-venv:
-	@test -x $(TORCH_VENV)/bin/python || { $(PYTHON) -m venv $(TORCH_VENV) && \
-	  $(TORCH_VENV)/bin/pip install -q "torch==2.13.0" pillow && \
-	  $(TORCH_VENV)/bin/pip install -q --no-build-isolation chainer==7.8.1; }
+	@$(TORCH_CHECK) || { echo "Setting up $(TORCH_VENV)" && \
+	  $(PYTHON) -m venv $(TORCH_VENV) && \
+	  $(TORCH_VENV)/bin/pip install -q --disable-pip-version-check "torch==2.13.0" pillow && \
+	  $(TORCH_VENV)/bin/pip install -q --disable-pip-version-check "setuptools>=64,<70" wheel && \
+	  $(TORCH_VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation chainer==7.8.1 && \
+	  $(TORCH_CHECK); }
 
 bench-speed: torch-venv
 	$(TORCH_VENV)/bin/python bench/train_speed.py $(SPEED_ARGS)

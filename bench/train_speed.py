@@ -33,6 +33,7 @@ import chainer_compat  # noqa: F401,E402
 import argparse  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
+import tracemalloc  # noqa: E402
 
 import chainer  # noqa: E402
 import numpy  # noqa: E402
@@ -199,6 +200,18 @@ def time_alternately(steps, args):
             for name, s in seconds.items()}
 
 
+def peak_mib(step):
+    """MiB allocated at the peak of one more step above what was held
+    before it (tracemalloc sees NumPy's buffers, not PyTorch's)."""
+    tracemalloc.start()
+    try:
+        held = tracemalloc.get_traced_memory()[0]
+        step()
+        return (tracemalloc.get_traced_memory()[1] - held) / 2.0 ** 20
+    finally:
+        tracemalloc.stop()
+
+
 def main(argv=None):
     args = parse_args(argv)
     sys.path.insert(0, HERE)  # torch_twin
@@ -207,14 +220,17 @@ def main(argv=None):
     device.use()
     was_installed = kernels.installed()
     print(describe(device, args))
-    header, rule = table_header(args.variants)
+    header, rule = table_header(args.variants, device.xp is numpy)
     print(header)
     print(rule)
     rows = []
     try:
         for arch in args.arch:
-            rate = time_alternately(make_steps(arch, args, device), args)
-            rows.append(format_row(arch, rate, args.variants))
+            steps = make_steps(arch, args, device)
+            rate = time_alternately(steps, args)
+            memory = ({name: peak_mib(step) for name, step in steps.items()
+                       if name != 'pytorch'} if device.xp is numpy else {})
+            rows.append(format_row(arch, rate, args.variants, memory))
             print(rows[-1], flush=True)
     finally:
         kernels.use(was_installed)
@@ -232,11 +248,20 @@ NAMES = {'reference': 'Chainer', 'kernels': 'Chainer + kernels/',
          'pytorch': 'PyTorch'}
 
 
-def table_header(variants):
+def memory_names(variants, on_cpu):
+    """The Chainer variants whose peak memory is measured (CPU only)."""
+    return [v for v in variants if on_cpu and v != 'pytorch']
+
+
+def table_header(variants, on_cpu=False):
     columns = ['arch'] + ['{} images/s'.format(NAMES[v]) for v in variants]
-    ratios = ratio_names(variants)
-    header = '| ' + ' | '.join(columns + [r[0] for r in ratios]) + ' |'
-    rule = '|---|' + '---:|' * (len(columns) - 1 + len(ratios))
+    columns += [r[0] for r in ratio_names(variants)]
+    measured = memory_names(variants, on_cpu)
+    columns += ['{} peak MiB'.format(NAMES[v]) for v in measured]
+    if len(measured) == 2:
+        columns.append('memory kernels/ / Chainer')
+    header = '| ' + ' | '.join(columns) + ' |'
+    rule = '|---|' + '---:|' * (len(columns) - 1)
     return header, rule
 
 
@@ -253,10 +278,18 @@ def ratio_names(variants):
     return ratios
 
 
-def format_row(arch, rate, variants):
+def format_row(arch, rate, variants, memory=None):
+    """A table row; `memory`: {variant: peak MiB} of the Chainer variants
+    on the CPU (empty on a GPU)."""
+    memory = memory or {}
     cells = [arch] + ['{:.2f}'.format(rate[v]) for v in variants]
     cells += ['{:.2f}'.format(rate[a] / rate[b])
               for _, a, b in ratio_names(variants)]
+    measured = [v for v in variants if v in memory]
+    cells += ['{:.0f}'.format(memory[v]) for v in measured]
+    if len(measured) == 2:
+        cells.append('{:.2f}'.format(memory['kernels'] /
+                                     max(memory['reference'], 1e-9)))
     return '| ' + ' | '.join(cells) + ' |'
 
 

@@ -12,7 +12,7 @@ import kernels  # noqa: E402
 import train_speed  # noqa: E402
 
 ROW = re.compile(r'^\| densenet \| (\d+\.\d\d) \| (\d+\.\d\d) \| '
-                 r'(\d+\.\d\d) \|$')
+                 r'(\d+\.\d\d) \| (\d+) \| (\d+) \| (\d+\.\d\d) \|$')
 
 
 def test_dry_run_writes_a_row_with_both_chainer_variants(tmp_path, capsys):
@@ -26,10 +26,12 @@ def test_dry_run_writes_a_row_with_both_chainer_variants(tmp_path, capsys):
     assert lines[0].startswith('cpu (') and '(dry run' in lines[0]
     assert 'batch 2, median of 2 steps after 1' in lines[0]
     assert lines[2] == ('| arch | Chainer images/s | Chainer + kernels/ '
-                        'images/s | kernels/ / Chainer |')
+                        'images/s | kernels/ / Chainer | Chainer peak MiB | '
+                        'Chainer + kernels/ peak MiB | memory kernels/ / '
+                        'Chainer |')
     match = ROW.match(lines[4])
     assert match, lines[4]
-    reference, ours, ratio = (float(v) for v in match.groups())
+    reference, ours, ratio = (float(v) for v in match.groups()[:3])
     assert reference > 0 and ours > 0
     assert ratio == pytest.approx(ours / reference, abs=0.01)
     assert lines[4] in capsys.readouterr().out
@@ -44,6 +46,27 @@ def test_ratios_come_last_and_compare_the_right_columns():
     row = train_speed.format_row(
         'alex', {'reference': 4.0, 'kernels': 10.0, 'pytorch': 8.0}, variants)
     assert row == '| alex | 4.00 | 10.00 | 8.00 | 2.50 | 1.25 |'
+
+
+def test_peak_memory_of_the_chainer_variants_on_the_cpu():
+    variants = ['reference', 'kernels', 'pytorch']
+    header, rule = train_speed.table_header(variants, on_cpu=True)
+    assert header.endswith('| Chainer peak MiB | Chainer + kernels/ peak '
+                           'MiB | memory kernels/ / Chainer |')
+    assert rule.count('|') == header.count('|')
+    row = train_speed.format_row(
+        'nin', {'reference': 4.0, 'kernels': 10.0, 'pytorch': 8.0}, variants,
+        {'reference': 80.0, 'kernels': 60.0})
+    assert row.endswith('| 80 | 60 | 0.75 |')
+    assert row.count('|') == header.count('|')
+
+
+def test_peak_mib_counts_what_a_step_allocates():
+    import numpy
+    held = []
+    assert train_speed.peak_mib(lambda: held.append(
+        numpy.ones(2 ** 20 // 8))) == pytest.approx(1.0, abs=0.05)
+    assert train_speed.peak_mib(lambda: None) < 0.01
 
 
 def test_defaults_are_the_blog_networks_on_the_cpu(monkeypatch):
