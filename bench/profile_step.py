@@ -11,6 +11,10 @@ the functions it calls itself (a backward pass runs its gradient
 functions as functions of their own), the optimizer's update, and what is
 left (Python between the functions, graph bookkeeping). Times are the sum
 over --steps steps, divided by the steps.
+
+--pytorch profiles the same network in PyTorch instead (bench/torch_twin.py,
+torch.profiler): each operator's own CPU time per step, for comparison
+(make torch-venv; run it with .venv-torch/bin/python).
 """
 import os
 import sys
@@ -115,6 +119,44 @@ def report(timer, update_seconds, total, steps, batchsize):
     return '\n'.join(lines)
 
 
+def profile_pytorch(model, x, t, steps, warmup, top=16):
+    """The PyTorch twin's step: (operator, self ms per step) rows, largest
+    first, and the step's ms."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+    from torch_twin import TorchTwin
+    twin = TorchTwin(model, x, t)
+    x, t = torch.from_numpy(x), torch.from_numpy(t)
+    optimizer = torch.optim.SGD(twin.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        optimizer.zero_grad()
+        twin(x, t).backward()
+        optimizer.step()
+    for _ in range(warmup):
+        step()
+    start = time.perf_counter()
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    total = (time.perf_counter() - start) / steps
+    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    rows = [(e.key, e.count // steps, e.self_cpu_time_total / 1e3 / steps)
+            for e in events[:top]]
+    return rows, total
+
+
+def report_pytorch(rows, total, batchsize):
+    lines = ['| PyTorch operator | calls | self ms | share |',
+             '|---|---:|---:|---:|']
+    for name, calls, ms in rows:
+        lines.append('| {} | {} | {:.1f} | {:.1%} |'.format(
+            name, calls, ms, ms / 1e3 / total))
+    lines.append('| **step** (profiler on) | | **{:.1f}** | {:.1f} '
+                 'images/s |'.format(total * 1e3, batchsize / total))
+    return '\n'.join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--arch', '-a', choices=sorted(models.ARCHS),
@@ -125,7 +167,20 @@ def main(argv=None):
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--reference-kernels', action='store_true',
                         help="Chainer's own functions instead of kernels/")
+    parser.add_argument('--pytorch', action='store_true',
+                        help='profile the PyTorch twin instead')
     args = parser.parse_args(argv)
+    if args.pytorch:
+        sys.path.insert(0, HERE)  # torch_twin
+        options = {} if args.insize is None else {'insize': args.insize}
+        model = models.get_model(args.arch, models.N_CLASS, **options)
+        x, t = random_batch(model.insize, args.batchsize)
+        rows, total = profile_pytorch(model, x, t, args.steps, args.warmup)
+        print('{} at {}x{}, batch {}, PyTorch; mean of {} steps after {}:'
+              '\n'.format(args.arch, model.insize, model.insize,
+                          args.batchsize, args.steps, args.warmup))
+        print(report_pytorch(rows, total, args.batchsize))
+        return 0
     was_installed = kernels.installed()
     kernels.select(on_cpu=True, reference=args.reference_kernels)
     try:
