@@ -14,12 +14,11 @@ results, which names each run's recipe) in --results.
 """
 import argparse
 import os
-import shutil
 import sys
 
-from steps import REPO, run, write_subset
-
-from results import summary  # noqa: E402
+from budgets import BUDGETS
+from steps import (REPO, SUBSET_SEED, export_fashion_mnist, finished,
+                   keep_files, run, write_subset)
 
 RECIPES = (
     ('blog', []),
@@ -28,8 +27,8 @@ RECIPES = (
                                   '--lr-schedule', 'cosine']),
 )
 KEPT = ('summary.json', 'log', 'loss.png', 'accuracy.png', 'lr.png')
-VAL_PER_CLASS = 200
-SUBSET_SEED = 0
+# Validated as the cpu reproduction is: a stratified share of the test list.
+VAL_PER_CLASS = BUDGETS['cpu'].val_per_class
 
 
 def parse_args(argv):
@@ -55,8 +54,7 @@ def parse_args(argv):
 
 
 def make_lists(args):
-    if not os.path.isfile(os.path.join(REPO, args.data, 'train.txt')):
-        run(['python', '-m', 'labeling.fashion_mnist', args.data])
+    export_fashion_mnist(args.data)
     lists = os.path.join(REPO, args.runs, 'lists')
     train = os.path.join(lists, 'train-{}.txt'.format(args.per_class))
     val = os.path.join(lists, 'val.txt')
@@ -74,7 +72,7 @@ def main(argv=None):
     for name, flags in RECIPES:
         out = os.path.join(args.runs, '{}-{}'.format(args.arch, name))
         runs.append(out)
-        if _finished(out):
+        if finished(os.path.join(REPO, out)):
             continue
         run(['python', 'train_imagenet.py', train, val, '--root', args.data,
              '--arch', args.arch, '--insize', str(args.insize), '--epoch',
@@ -85,22 +83,10 @@ def main(argv=None):
     results = os.path.join(REPO, args.results)
     os.makedirs(results, exist_ok=True)
     for out in runs:
-        for name in KEPT:
-            base, ext = os.path.splitext(name)
-            source = os.path.join(REPO, out, name)
-            if os.path.isfile(source):
-                shutil.copy(source, os.path.join(results, '{}-{}{}'.format(
-                    os.path.basename(out), base, ext or '.json')))
+        keep_files(os.path.join(REPO, out), results, KEPT, missing_ok=True)
     run(['python', '-m', 'results'] + runs +
         ['--markdown', os.path.join(args.results, 'table.md')])
     return 0
-
-
-def _finished(run_dir):
-    try:
-        return summary.load(os.path.join(REPO, run_dir)).get('finished')
-    except summary.SummaryError:
-        return False
 
 
 if __name__ == '__main__':

@@ -19,7 +19,6 @@ the trainer's --resume auto. Fashion-MNIST's official split (60,000 /
 """
 import argparse
 import os
-import shutil
 import sys
 import time
 
@@ -27,13 +26,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from budgets import BUDGETS, describe  # noqa: E402
-from steps import REPO, run, write_subset  # noqa: E402
+from steps import (REPO, SUBSET_SEED, export_fashion_mnist,  # noqa: E402
+                   finished, keep_files, run, write_subset)
 
 from results import blog, published, summary, table  # noqa: E402
 
 ARCHS = tuple(BUDGETS['blog'].plans)
 KEPT = ('summary.json', 'log', 'loss.png', 'accuracy.png')
-SUBSET_SEED = 0
 
 
 def parse_args(argv):
@@ -85,20 +84,9 @@ def source_lists(args):
     """(train list, val list, root), exporting Fashion-MNIST if needed."""
     if args.train:
         return args.train, args.val, args.root or '.'
-    if not os.path.isfile(os.path.join(REPO, args.data, 'train.txt')):
-        export = ['python', '-m', 'labeling.fashion_mnist', args.data]
-        if args.limit_per_class:
-            export += ['--limit-per-class', args.limit_per_class]
-        run(export)
+    export_fashion_mnist(args.data, args.limit_per_class)
     return (os.path.join(args.data, 'train.txt'),
             os.path.join(args.data, 'test.txt'), args.data)
-
-
-def finished(run_dir):
-    try:
-        return summary.load(run_dir).get('finished', False)
-    except summary.SummaryError:
-        return False
 
 
 def train_command(arch, plan, lists, val_list, root, out, args):
@@ -132,11 +120,7 @@ def publish(run_dirs, results_dir, budget):
     """Copy the finished runs' files and write the table so far."""
     os.makedirs(results_dir, exist_ok=True)
     for run_dir in run_dirs:
-        arch = os.path.basename(run_dir)
-        for name in KEPT:
-            base, ext = os.path.splitext(name)
-            shutil.copy(os.path.join(run_dir, name), os.path.join(
-                results_dir, '{}-{}{}'.format(arch, base, ext or '.json')))
+        keep_files(run_dir, results_dir, KEPT)
     with open(os.path.join(results_dir, 'table.md'), 'w',
               encoding='utf-8') as f:
         f.write(table_markdown(table.load_runs(run_dirs), budget))

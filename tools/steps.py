@@ -1,6 +1,9 @@
-"""What the demo and the reproduction share: running a step as the command
-a user would type, and cutting class-balanced subsets of a list."""
+"""What the demo, the reproduction and the recipe comparison share:
+running a step as the command a user would type, exporting Fashion-MNIST,
+cutting class-balanced subsets of a list, and keeping a finished run's
+files."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -14,6 +17,9 @@ sys.path.insert(0, REPO)
 import chainer_compat  # noqa: E402,F401
 
 from imagedata import listfile  # noqa: E402
+from results import summary  # noqa: E402
+
+SUBSET_SEED = 0  # the subsets' draw, the same for every network
 
 
 def run(command):
@@ -52,3 +58,35 @@ def write_subset(source, target, per_class, seed=None):
         listfile.write_labels(listfile.labels_path_for(target),
                               listfile.read_labels(labels))
     return len(pairs)
+
+
+def export_fashion_mnist(data, limit_per_class=None):
+    """python -m labeling.fashion_mnist into `data` (relative to the
+    repository), unless its train.txt is there already."""
+    if os.path.isfile(os.path.join(REPO, data, 'train.txt')):
+        return
+    export = ['python', '-m', 'labeling.fashion_mnist', data]
+    if limit_per_class:
+        export += ['--limit-per-class', str(limit_per_class)]
+    run(export)
+
+
+def finished(run_dir):
+    """Whether train_imagenet.py finished the run in `run_dir`."""
+    try:
+        return summary.load(run_dir).get('finished', False)
+    except summary.SummaryError:
+        return False
+
+
+def keep_files(run_dir, results_dir, names, missing_ok=False):
+    """Copies the run's files `names` into `results_dir` as
+    <run folder name>-<name> (a name without extension gets .json)."""
+    prefix = os.path.basename(os.path.normpath(run_dir))
+    for name in names:
+        source = os.path.join(run_dir, name)
+        if missing_ok and not os.path.isfile(source):
+            continue
+        base, ext = os.path.splitext(name)
+        shutil.copy(source, os.path.join(results_dir, '{}-{}{}'.format(
+            prefix, base, ext or '.json')))
