@@ -189,7 +189,7 @@ def train(args):
     model.to_device(device)
     if args.multi_label:  # sigmoid outputs; images labelled by position
         train_pairs, val_pairs, targets = multilabel.prepare(
-            args, model, train_pairs, val_pairs)
+            model, train_pairs, val_pairs)
 
     # Data: uint8 crops travel from the loader processes; the converter
     # scales them (and subtracts the mean) on the device.

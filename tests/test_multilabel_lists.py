@@ -1,6 +1,5 @@
 """Multi-label lists: the "path l1,l2,..." format, labeling --tags, the
 feeder's multi-hot vectors and the binary cross-entropy loss."""
-import argparse
 import os
 import re
 
@@ -152,14 +151,6 @@ def test_multi_label_loss_is_binary_cross_entropy():
         ((scores >= 0) == t).mean())
     # The class default stays the blog's softmax for other models.
     assert models.get_model('densenet', 3).lossfun is None  # softmax
-
-
-def test_label_smoothing_with_multi_label_is_one_line():
-    with pytest.raises(UsageError, match='--label-smoothing .* does not '
-                                         'apply with --multi-label'):
-        multilabel.check_options(argparse.Namespace(label_smoothing=0.1))
-    multilabel.check_options(argparse.Namespace(label_smoothing=0.0))
-    multilabel.check_options(argparse.Namespace())
 
 
 # labeling --tags

@@ -303,8 +303,10 @@ def test_plateau_run_resumed_with_auto_lowers_the_lr_as_uninterrupted(
 
 
 def test_label_smoothing_with_multi_label_is_refused(capsys):
-    if not hasattr(schedule_args(), 'multi_label'):
-        pytest.skip('no --multi-label')
     with pytest.raises(SystemExit):
         schedule_args('--label-smoothing', '0.1', '--multi-label')
-    assert '--label-smoothing' in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert '--label-smoothing' in err
+    assert 'does not apply to --multi-label' in err
+    assert schedule_args('--label-smoothing', '0', '--multi-label').multi_label
+    assert schedule_args('--label-smoothing', '0.1').label_smoothing == 0.1

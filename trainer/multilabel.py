@@ -12,7 +12,6 @@ per-label precision, recall and F1 come from `python -m results.evaluate`.
 import chainer.functions as F
 
 from imagedata import multilabel
-from trainer.errors import UsageError
 
 
 def add_arguments(parser):
@@ -23,13 +22,6 @@ def add_arguments(parser):
                              'share of (image, label) decisions right at 0.5')
 
 
-def check_options(args):
-    """Options that assume one class per image."""
-    if getattr(args, 'label_smoothing', None):
-        raise UsageError('--label-smoothing smooths a softmax over exclusive '
-                         'classes; it does not apply with --multi-label')
-
-
 def use_sigmoid(model):
     """Binary cross-entropy and binary accuracy for this model."""
     model.lossfun = F.sigmoid_cross_entropy
@@ -37,11 +29,11 @@ def use_sigmoid(model):
     return model
 
 
-def prepare(args, model, train_pairs, val_pairs):
-    """Checks the options, turns the model's outputs into sigmoids, and
-    gives ImageDataset each image's position as its label: (train pairs,
-    val pairs, (train targets, val targets)) for wrap()."""
-    check_options(args)
+def prepare(model, train_pairs, val_pairs):
+    """Turns the model's outputs into sigmoids and gives ImageDataset each
+    image's position as its label: (train pairs, val pairs, (train
+    targets, val targets)) for wrap(). (--label-smoothing with it is
+    refused when the options are parsed: trainer.losses.check_args.)"""
     use_sigmoid(model)
     train_pairs, train_targets = multilabel.by_position(train_pairs,
                                                         model.n_class)
