@@ -121,8 +121,7 @@ def main(argv=None):
         parser.error('--insize must be positive')
 
     try:
-        pairs = (listfile.read_multi_list if args.multi_label else
-                 listfile.read_list)(args.list)
+        pairs = listfile.reader(args.multi_label)(args.list)
     except listfile.ListError as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 2

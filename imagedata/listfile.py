@@ -140,6 +140,11 @@ def read_multi_list(path, n_class=None):
                        'for none)')
 
 
+def reader(multi_label):
+    """The list reader of the mode: read_multi_list or read_list."""
+    return read_multi_list if multi_label else read_list
+
+
 def _write_lines(path, pairs, field):
     with open(path, 'w', encoding='utf-8') as f:
         for image, labels in pairs:

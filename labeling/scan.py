@@ -46,6 +46,17 @@ def _listable(relative):
         c in relative for c in '\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029')
 
 
+def walk_files(top, root):
+    """(path relative to `root`, '/'-separated; whether it is a non-hidden
+    image) of every file under `top`, hidden folders left out, sorted."""
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if not _hidden(d))
+        for name in sorted(files):
+            relative = os.path.relpath(os.path.join(folder, name), root)
+            yield (relative.replace(os.sep, '/'),
+                   not _hidden(name) and is_image_name(name))
+
+
 def scan_tree(root):
     """Scan `root`; raise ValueError when it is not a folder."""
     if not os.path.isdir(root):
@@ -60,18 +71,13 @@ def scan_tree(root):
             found.loose_files.append(entry)
             continue
         images = []
-        for folder, dirs, files in os.walk(full):
-            dirs[:] = sorted(d for d in dirs if not _hidden(d))
-            for name in sorted(files):
-                if _hidden(name) or not is_image_name(name):
-                    found.ignored_files += 1
-                    continue
-                relative = os.path.relpath(os.path.join(folder, name), root)
-                relative = relative.replace(os.sep, '/')
-                if _listable(relative):
-                    images.append(relative)
-                else:
-                    found.unlistable.append(relative)
+        for relative, is_image in walk_files(full, root):
+            if not is_image:
+                found.ignored_files += 1
+            elif _listable(relative):
+                images.append(relative)
+            else:
+                found.unlistable.append(relative)
         if not _listable(entry):
             found.unlistable.extend(images)
         elif images:

@@ -20,16 +20,13 @@ import os
 
 import numpy
 
-from labeling.scan import _listable, is_image_name, val_count
+from imagedata.listfile import ListError
+from labeling.scan import _listable, val_count, walk_files
 
 
-class TagsError(ValueError):
+class TagsError(ListError):
     """A tags file that cannot be used; str() is one line naming
     file:line."""
-
-    def __init__(self, path, lineno, message):
-        where = '{}:{}'.format(path, lineno) if lineno else str(path)
-        super(TagsError, self).__init__('{}: {}'.format(where, message))
 
 
 class TagScan(object):
@@ -87,19 +84,6 @@ def read_tags(path):
     return rows
 
 
-def _images_under(root):
-    """Relative '/'-separated paths of the (non-hidden) images under
-    root."""
-    found = set()
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith('.')]
-        for name in files:
-            if not name.startswith('.') and is_image_name(name):
-                found.add(os.path.relpath(os.path.join(folder, name), root)
-                          .replace(os.sep, '/'))
-    return found
-
-
 def scan_tags(root, tags_path, min_count=1):
     """The rows of `tags_path` whose images exist under `root`, with the
     tags kept in the vocabulary. ValueError (TagsError) when root is not a
@@ -121,7 +105,8 @@ def scan_tags(root, tags_path, min_count=1):
                         'is under {} (paths are relative to IMAGE_ROOT; '
                         'first: {!r})'.format(len(rows), root, rows[0][1]))
     listed = {image for _, image, _ in rows}
-    found.unlisted = len(_images_under(root) - listed)
+    images = {path for path, is_image in walk_files(root, root) if is_image}
+    found.unlisted = len(images - listed)
     counts = {}
     for _, tags in kept:
         for tag in tags:

@@ -99,9 +99,7 @@ def main(argv=None):
         root = args.root or run.summary.get('root') or '.'
         if not val_path:
             raise UsageError('no VAL given and none in the summary')
-        read = listfile.read_multi_list if run.multi_label else \
-            listfile.read_list
-        pairs = read(val_path, run.n_class)
+        pairs = listfile.reader(run.multi_label)(val_path, run.n_class)
         pairs = check_images(val_path, pairs, root)
         device = devices.get_device(args)
         cpu_kernels = devices.choose_kernels(args, device)

@@ -66,7 +66,7 @@ def read_lists(train_path, val_path, multi_label=False):
         if not names:
             raise UsageError('{}: no class names'.format(labels_path))
     n_class = len(names) if names else None
-    read = listfile.read_multi_list if multi_label else listfile.read_list
+    read = listfile.reader(multi_label)
     try:
         train = read(train_path, n_class)
         val = read(val_path, n_class)
