@@ -29,11 +29,13 @@ demo: venv
 # blog's protocol, hours on GPU $(GPU)), gpu-quick (~15 min on a GPU) or cpu
 # (at most 2 hours on 2 cores).
 GPU ?= 0
-# Whether CuPy can load CUDA here (`import cupy` alone succeeds without it).
+# Whether CuPy can load CUDA here (`import cupy` alone succeeds without it);
+# if not, the gpu extra goes in.
 CUDA_WORKS = $(PY) -c "import chainer_compat, chainer.backends.cuda as c; assert c.available" 2>/dev/null
+GPU_EXTRA_IF_NEEDED = $(CUDA_WORKS) || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
 BUDGET ?= blog
 reproduce: venv
-	@test "$(BUDGET)" = cpu || $(CUDA_WORKS) || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
+	@test "$(BUDGET)" = cpu || $(GPU_EXTRA_IF_NEEDED)
 	$(PY) tools/reproduce.py --budget $(BUDGET) $(if $(filter cpu,$(BUDGET)),,--gpu $(GPU))
 
 bench-feeder: venv
@@ -70,7 +72,7 @@ gpu-install-check:
 	REQUIRE_GPU_STACK=1 $(GPU_VENV)/bin/python -m pytest -q tests/test_gpu_stack.py tests/test_compat.py
 
 gpu-check: venv
-	$(CUDA_WORKS) || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
+	$(GPU_EXTRA_IF_NEEDED)
 	$(PY) bench/train_speed.py --gpu $(GPU) --out results/gpu/table.md $(SPEED_ARGS)
 
 # The device check (tools/gpu_smoke.py): GPU $(GPU) is used, agrees with the
@@ -88,13 +90,13 @@ ifdef WHEELHOUSE
 	$(SMOKE_VENV)/bin/python tools/gpu_smoke.py --gpu $(GPU)
 else
 	@$(MAKE) --no-print-directory venv
-	@test "$(GPU)" -lt 0 || $(CUDA_WORKS) || $(PY) -m pip install -q --no-build-isolation -e ".[gpu]"
+	@test "$(GPU)" -lt 0 || $(GPU_EXTRA_IF_NEEDED)
 	$(PY) tools/gpu_smoke.py --gpu $(GPU)
 endif
 
 # Wheels of Chainer and what it needs beyond NumPy and CuPy, for Python
 # $(WHEELHOUSE_PYTHON) on x86-64 Linux: carried to a GPU machine without
-# network for make gpu-smoke WHEELHOUSE=wheelhouse (about 6 MB).
+# network for make gpu-smoke WHEELHOUSE=wheelhouse (about 9 MB).
 WHEELHOUSE_PYTHON ?= 3.12
 wheelhouse: venv
 	$(PY) -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w wheelhouse chainer==7.8.1

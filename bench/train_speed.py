@@ -104,10 +104,11 @@ def build(arch, dry_run):
     return models.get_model(arch, N_CLASS, **options)
 
 
-def random_batch(insize, batchsize):
+def random_batch(insize, batchsize, n_class=N_CLASS):
+    """A fixed batch: images uniform in [-1, 1] and labels < n_class."""
     rng = numpy.random.RandomState(0)
     x = rng.uniform(-1, 1, (batchsize, 3, insize, insize))
-    t = rng.randint(0, N_CLASS, batchsize)
+    t = rng.randint(0, n_class, batchsize)
     return x.astype(numpy.float32), t.astype(numpy.int32)
 
 

@@ -58,6 +58,7 @@ from trainer.safety import remove_snapshots  # noqa: E402
 SAMPLE = 'sample/fashion-mnist'
 ARCHS = models.BLOG_ARCHS
 COMPARE_BATCH = 8  # batch normalization needs a few images per batch
+COMPARE_CLASSES = 10  # as many as the sample's, which step 2 trains on
 # Step 2 on a GPU: the blog's input sizes and batch, a short schedule.
 TRAIN_EPOCHS, TRAIN_BATCH = 2, 32
 DRY_SIZES = {'alex': 39, 'nin': 39, 'googlenet': 59, 'densenet': 8}
@@ -135,8 +136,9 @@ def compare_all(args, device):
         options = dict(DRY_OPTIONS.get(arch, {})) if args.dry else {}
         if args.dry:
             options['insize'] = DRY_SIZES[arch]
-        model = models.get_model(arch, 10, **options)
-        x, t = random_batch(model.insize, COMPARE_BATCH)
+        model = models.get_model(arch, COMPARE_CLASSES, **options)
+        x, t = train_speed.random_batch(model.insize, COMPARE_BATCH,
+                                        COMPARE_CLASSES)
         start = time.time()
         result = same_step.compare(model, x, t, device)
         result['seconds'] = round(time.time() - start, 1)
@@ -151,13 +153,6 @@ def compare_all(args, device):
                   result['float32_cpu_gradient_distance'],
                   'ok' if result['agree'] else 'DIFFERENT'), flush=True)
     return results
-
-
-def random_batch(insize, batchsize):
-    rng = numpy.random.RandomState(0)
-    x = rng.uniform(-1, 1, (batchsize, 3, insize, insize))
-    return (x.astype(numpy.float32),
-            rng.randint(0, 10, batchsize).astype(numpy.int32))
 
 
 def make_lists(args):
