@@ -15,12 +15,14 @@ Only float32/float64 NCHW input with gamma and beta of the same dtype and
 the default axis takes this path; everything else (other axes or ranks,
 mixed precision, iDeep, GPU, ChainerX, a batch of one value per channel)
 goes to Chainer's own function. Running statistics are updated in place
-with Chainer's formulas, the variance scaled by m / (m - 1).
+with Chainer's formulas, the variance scaled by m / (m - 1). Second-order
+gradients are Chainer's formulas written with its differentiable functions.
 """
 import chainer_compat  # noqa: F401  (must precede chainer)
 import numpy
 
 from chainer import function_node
+from chainer import functions
 from chainer.functions.normalization.batch_normalization import (
     batch_normalization as reference_batch_normalization)
 from chainer.utils import argument
@@ -129,7 +131,9 @@ class BatchNormalization(function_node.FunctionNode):
         )
 
     def forward_cpu(self, inputs):
-        self.retain_inputs((0,))
+        # gamma is an input of the gradient node, whose own gradient
+        # (second order) depends on it.
+        self.retain_inputs((0, 1))
         x, gamma, beta = inputs
         self.rows = rows = _Rows(x.shape, x.dtype)
         x_rows = rows.view(x)
@@ -156,12 +160,13 @@ class BatchNormalization(function_node.FunctionNode):
         self.running_var += (1 - decay) * adjust * var
 
     def backward(self, indexes, grad_outputs):
-        x, = self.get_retained_inputs()
-        return BatchNormalizationGrad(self).apply((x, grad_outputs[0]))
+        x, gamma = self.get_retained_inputs()
+        return BatchNormalizationGrad(self).apply((x, gamma, grad_outputs[0]))
 
 
 class BatchNormalizationGrad(function_node.FunctionNode):
-    """Gradients of BatchNormalization with respect to x, gamma and beta.
+    """(x, gamma, gy) -> gradients of BatchNormalization with respect to
+    x, gamma and beta.
 
     With x_hat = (x - mean) * inv_std and m values per channel:
     gbeta = sum(gy), ggamma = sum(gy * x_hat) and
@@ -172,7 +177,9 @@ class BatchNormalizationGrad(function_node.FunctionNode):
         self.normalization = normalization
 
     def forward_cpu(self, inputs):
-        x, gy = inputs
+        self.retain_inputs((0, 1, 2))
+        self.retain_outputs((1, 2))
+        x, _, gy = inputs  # gamma: bn.gamma, already in float64
         bn = self.normalization
         rows = bn.rows
         x_rows, gy_rows = rows.view(x), rows.view(gy)
@@ -206,10 +213,41 @@ class BatchNormalizationGrad(function_node.FunctionNode):
                 gbeta.astype(dtype))
 
     def backward(self, indexes, grad_outputs):
-        raise NotImplementedError(
-            'kernels.batch_normalization has no second-order gradient; '
-            'run with --reference-kernels for Chainer\'s own batch '
-            'normalization')
+        """Chainer's BatchNormalizationGrad.backward (the batch mean and
+        inv_std enter as constants there too), except that the gradient
+        for gamma is not gx's share divided by gamma; per-channel values
+        are kept as (1, C, 1, 1) to broadcast."""
+        x, gamma, gy = self.get_retained_inputs()
+        ggamma, gbeta = self.get_retained_outputs()
+        ggx, gggamma, ggbeta = grad_outputs
+        bn, dtype = self.normalization, x.dtype
+        channels = (1, -1, 1, 1)
+        mean = bn.mean.astype(dtype).reshape(channels)
+        inv_std = bn.inv_std.astype(dtype).reshape(channels)
+        inv_m = 1.0 / (x.size // gamma.size)
+        gamma, ggamma, gbeta = (
+            v.reshape(channels) for v in (gamma, ggamma, gbeta))
+        ggx = numpy.zeros(x.shape, dtype) if ggx is None else ggx
+        gggamma, ggbeta = (
+            numpy.zeros(gamma.shape, dtype) if g is None
+            else g.reshape(channels) for g in (gggamma, ggbeta))
+
+        def total(a):
+            return functions.sum(a, axis=(0, 2, 3), keepdims=True)
+
+        x_hat = (x - mean) * inv_std
+        gy_scale = gamma * inv_std
+        # gx divided by gamma: gamma may be zero.
+        gx_per_gamma = inv_std * (gy - (x_hat * ggamma + gbeta) * inv_m)
+        ggamma2 = total(ggx * gx_per_gamma)
+        gggamma2 = gggamma - gy_scale * inv_m * total(x_hat * ggx)
+        ggbeta2 = ggbeta - gy_scale * inv_m * total(ggx)
+        ggy2 = gggamma2 * x_hat + ggbeta2 + gy_scale * ggx
+        gx_hat2 = gggamma2 * gy - gy_scale * inv_m * ggamma * ggx
+        ginv_std2 = -inv_std * (gamma * ggamma2 + total(x_hat * gx_hat2))
+        gmean2 = -inv_std * total(gx_hat2)
+        gx2 = inv_std * gx_hat2 + (gmean2 + x_hat * ginv_std2) * inv_m
+        return gx2, ggamma2.reshape(-1), ggy2
 
 
 def _is_default_axis(axis):

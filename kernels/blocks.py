@@ -24,13 +24,22 @@ def as_planes(a):
     return numpy.ascontiguousarray(a).reshape((-1,) + a.shape[2:])
 
 
+def _plain_numpy(value):
+    """Whether `value` (array, Variable or None) is None or holds a NumPy
+    array in the standard layout."""
+    if value is None:
+        return True
+    # A Variable with a memory layout refuses to hand out .array: ask first.
+    if getattr(value, 'layout', None) is not None:
+        return False
+    return isinstance(getattr(value, 'array', value), numpy.ndarray)
+
+
 def numpy_inputs(*values):
     """Whether every value (array, Variable or None) holds a NumPy array
-    and iDeep is off: the kernels' case. CuPy, ChainerX and iDeep calls go
-    to Chainer's own functions."""
-    return (all(value is None or
-                isinstance(getattr(value, 'array', value), numpy.ndarray)
-                for value in values)
+    in the standard layout and iDeep is off: the kernels' case. CuPy,
+    ChainerX, iDeep and other layouts go to Chainer's own functions."""
+    return (all(_plain_numpy(value) for value in values)
             and not intel64.should_use_ideep('>=auto'))
 
 

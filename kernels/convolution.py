@@ -15,8 +15,9 @@ and the results copied into a contiguous output. The backward pass does
 the weight and input gradients of those images in one node, reusing
 their patches for the weight gradient.
 
-Only first-order gradients: second-order ones (not used in training)
-need Chainer's own kernels (--reference-kernels).
+Second-order gradients are built from the same two nodes (the gradient
+of a convolution is linear in each of its inputs), so they go on as far
+as Chainer's own.
 """
 import chainer_compat  # noqa: F401  (must precede chainer)
 
@@ -24,6 +25,7 @@ import numpy
 from numpy.lib.stride_tricks import as_strided
 
 from chainer import function_node
+from chainer.functions.array import broadcast
 from chainer.functions.connection.convolution_2d import (
     convolution_2d as reference_convolution_2d)
 from chainer.utils import conv, type_check
@@ -276,6 +278,7 @@ class Convolution2DGrad(function_node.FunctionNode):
         self.indexes = tuple(indexes)
 
     def forward(self, inputs):
+        self.retain_inputs((0, 1, 2))
         x, w, gy = inputs
         g = self.conv_node.geometry(x.shape, w.shape)
         gx, gw = (shifted.backward if g.shifted else _patch_backward)(
@@ -293,24 +296,67 @@ class Convolution2DGrad(function_node.FunctionNode):
         return tuple(outputs)
 
     def backward(self, indexes, grad_outputs):
-        raise NotImplementedError(
-            'second-order gradients of a convolution need Chainer\'s own '
-            'kernels: run with --reference-kernels')
+        """gx = deconv(gy, W), gW = corr(x, gy) and gb = sum(gy) are linear
+        in gy and in W or x: their gradients are this node and the
+        convolution again, with ggx or ggW in place of x or W."""
+        x, w, gy = self.get_retained_inputs()
+        given = dict(zip(self.indexes, grad_outputs))
+        ggx, ggw, ggb = given.get(0), given.get(1), given.get(2)
+        grads = []
+        if 0 in indexes:
+            grads.append(None if ggw is None else self._gradient(
+                0, x, ggw, gy))
+        if 1 in indexes:
+            grads.append(None if ggx is None else self._gradient(
+                1, ggx, w, gy))
+        if 2 in indexes:
+            grads.append(self._output_gradient(x, w, ggx, ggw, ggb,
+                                               gy.shape))
+        return grads
+
+    def _gradient(self, index, x, w, gy):
+        # The x (or W) slot only gives the shape when its gradient is
+        # not asked for.
+        return Convolution2DGrad(self.conv_node, (index,)).apply(
+            (x, w, gy))[0]
+
+    def _output_gradient(self, x, w, ggx, ggw, ggb, gy_shape):
+        """conv(ggx, W) + conv(x, ggW) + ggb, whichever are given."""
+        node = self.conv_node
+        ggy = None
+        for data, weight in ((ggx, w), (x, ggw)):
+            if data is None or weight is None:
+                continue
+            inputs = (data, weight) if ggb is None else (data, weight, ggb)
+            term, = Convolution2D(node.stride, node.pad,
+                                  node.cover_all).apply(inputs)
+            ggy = term if ggy is None else ggy + term
+            ggb = None  # added once
+        if ggb is not None:
+            ggy = broadcast.broadcast_to(ggb.reshape(1, -1, 1, 1), gy_shape)
+        return ggy
 
 
-def applies(x, W, dilate=1, groups=1, **_):
+def _chainer_only_options(dilate=1, groups=1, cudnn_fast=False, **others):
+    """Whether a call asks for what only Chainer's function does (or
+    refuses, like its removed arguments)."""
+    return (_pair(dilate) != (1, 1) or int(groups) != 1 or bool(cudnn_fast)
+            or bool(others))
+
+
+def applies(x, W, b=None, **kwargs):
     """Whether Convolution2D computes this call (else Chainer's does)."""
-    if _pair(dilate) != (1, 1) or int(groups) != 1:
+    if _chainer_only_options(**kwargs):
         return False
     # float16 has no BLAS products: Chainer's path is as good there.
-    return (blocks.numpy_inputs(x, W) and x.dtype in BLAS_DTYPES
+    return (blocks.numpy_inputs(x, W, b) and x.dtype in BLAS_DTYPES
             and W.dtype == x.dtype)
 
 
 def convolution_2d(x, W, b=None, stride=1, pad=0, cover_all=False,
                    **kwargs):
     """Chainer's convolution_2d; NumPy arrays go through Convolution2D."""
-    if not applies(x, W, **kwargs):
+    if not applies(x, W, b, **kwargs):
         return reference_convolution_2d(x, W, b, stride, pad, cover_all,
                                         **kwargs)
     inputs = (x, W) if b is None else (x, W, b)

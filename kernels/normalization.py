@@ -12,11 +12,16 @@ for beta = 0.75, u**-0.75 = sqrt(1/u) * sqrt(sqrt(1/u)); other betas fall
 back to numpy.power. The work goes an image or a few at a time through
 scratch buffers that stay in cache, and only y and 1/u are full-size (each
 new full-size array costs page faults on top of its memory traffic).
+
+Unlike Chainer's, the gradient has a gradient of its own (the same
+formulas with Chainer's differentiable functions), so second-order
+gradients go through this function too.
 """
 import chainer_compat  # noqa: F401  (must precede chainer)
 import numpy
 
 from chainer import function_node
+from chainer import functions
 from chainer.functions.normalization.local_response_normalization import (
     local_response_normalization as reference_local_response_normalization)
 from chainer.utils import type_check
@@ -119,20 +124,22 @@ class LocalResponseNormalization(function_node.FunctionNode):
         y, = self.get_retained_outputs()
         gy, = grad_outputs
         grad = LocalResponseNormalizationGrad(
-            self.n, self.alpha, self.beta, self.inv_unit_scale)
+            self.n, self.k, self.alpha, self.beta, self.inv_unit_scale)
         return grad.apply((x, y, gy))
 
 
 class LocalResponseNormalizationGrad(function_node.FunctionNode):
-    """gx of LocalResponseNormalization (first order only, like Chainer)."""
+    """(x, y, gy) -> gx of LocalResponseNormalization."""
 
-    def __init__(self, n, alpha, beta, inv_unit_scale):
+    def __init__(self, n, k, alpha, beta, inv_unit_scale):
         self.n = n
+        self.k = k
         self.alpha = alpha
         self.beta = beta
         self.inv_unit_scale = inv_unit_scale
 
     def forward_cpu(self, inputs):
+        self.retain_inputs((0, 1, 2))
         x, y, gy = (_as_3d(a) for a in inputs)
         window = _ChannelWindow(x, self.n)
         sums_buf, scale_buf, scratch = (
@@ -154,9 +161,37 @@ class LocalResponseNormalizationGrad(function_node.FunctionNode):
         return gx.reshape(inputs[0].shape),
 
     def backward(self, indexes, grad_outputs):
-        raise NotImplementedError(
-            'LocalResponseNormalization has no second-order gradient '
-            '(neither has Chainer\'s).')
+        """With v = 1/u, s = v**beta, S = window(y * gy * v) and the
+        forward's gx = gy * s - 2 * alpha * beta * x * S, differentiated
+        with respect to x (directly and through u), y and gy; u is
+        recomputed from x so that the result is differentiable again."""
+        x, y, gy = self.get_retained_inputs()
+        ggx, = grad_outputs
+        if ggx is None:
+            return None, None, None
+        half = self.n // 2
+        coefficient = 2 * self.alpha * self.beta
+        v = 1 / (self.k + self.alpha * _window_sum(x * x, half))
+        s = v ** self.beta
+        x_ggx = _window_sum(x * ggx, half)
+        g_gy = ggx * s - coefficient * x_ggx * y * v
+        g_y = -coefficient * x_ggx * gy * v
+        g_u = (coefficient * x_ggx * y * v - self.beta * ggx * s) * gy * v
+        g_x = (2 * self.alpha * x * _window_sum(g_u, half)
+               - coefficient * ggx * _window_sum(y * gy * v, half))
+        return g_x, g_y, g_gy
+
+
+def _window_sum(a, half):
+    """Sum over channels c - half .. c + half (zero past the ends), with
+    Chainer's functions: differentiable."""
+    channels = a.shape[1]
+    widths = ((0, 0), (half, half)) + ((0, 0),) * (a.ndim - 2)
+    padded = functions.pad(a, widths, 'constant')
+    total = padded[:, :channels]
+    for start in range(1, 2 * half + 1):
+        total = total + padded[:, start:start + channels]
+    return total
 
 
 def local_response_normalization(x, n=5, k=2, alpha=1e-4, beta=.75):

@@ -218,14 +218,18 @@ def test_dispatch(monkeypatch):
             == 'chainer.functions.connection.convolution_2d')
 
 
-def test_second_order_gradient_points_to_reference_kernels():
-    x, W, b, _ = inputs((1, 2, 5, 5), (3, 2, 3, 3), True, 4)
+def test_second_order_gradients_stay_on_these_kernels():
+    # Their values: tests/test_kernels_drop_in.py.
+    x, W, b, rng = inputs((1, 2, 5, 5), (3, 2, 3, 3), True, 4)
     x, W = chainer.Variable(x), chainer.Variable(W)
     y = kc.convolution_2d(x, W, b, pad=1)
-    gx, = chainer.grad([F.sum(y * y)], [x], enable_double_backprop=True)
+    gy = rng.randn(*y.shape).astype(np.float32)
+    gx, = chainer.grad([y], [x], grad_outputs=[gy],
+                       enable_double_backprop=True)
     assert type(gx.creator) is kc.Convolution2DGrad
-    with pytest.raises(NotImplementedError, match='--reference-kernels'):
-        chainer.grad([F.sum(gx * gx)], [W])
+    gW, = chainer.grad([F.sum(gx * gx)], [W], enable_double_backprop=True)
+    assert type(gW.creator) is kc.Convolution2DGrad
+    assert gW.shape == W.shape and np.abs(gW.array).max() > 0
 
 
 def test_input_smaller_than_kernel():

@@ -153,17 +153,19 @@ def test_lrn_equals_chainer(case):
     np.testing.assert_allclose(gx, gx_ref, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize('case', [LRNS[0], LRNS[2], LRNS[4]],
-                         ids=[LRN_IDS[0], LRN_IDS[2], LRN_IDS[4]])
+@pytest.mark.parametrize('case', [LRNS[0], LRNS[2], LRNS[3], LRNS[4]],
+                         ids=[LRN_IDS[0], LRN_IDS[2], LRN_IDS[3], LRN_IDS[4]])
 def test_lrn_gradient_check(case):
     shape, kwargs = case
     rng = np.random.RandomState(5)
     x = rng.randn(*shape) * 20
-    gy = rng.randn(*shape)
+    gy, ggx = rng.randn(*shape), rng.randn(*shape)
 
     def lrn(x):
         return normalization.local_response_normalization(x, **kwargs)
     gradient_check.check_backward(lrn, x, gy, dtype=np.float64)
+    # Chainer's LRN has no second-order gradient; this one has.
+    gradient_check.check_double_backward(lrn, x, gy, ggx, dtype=np.float64)
 
 
 def test_lrn_dispatch(monkeypatch):
