@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PYTHON VENV
 
 .PHONY: venv test test-all test-faults demo reproduce clean bench-feeder sample docs gpu-check \
-	gpu-install-check gpu-smoke wheelhouse torch-venv bench-speed
+	gpu-install-check gpu-smoke wheelhouse torch-venv bench-speed bench-inference
 
 venv:
 	@tools/ensure-venv
@@ -50,17 +50,23 @@ SPEED_ARGS ?=
 # damaged venv repairs itself). torch pulls a setuptools without
 # pkg_resources, which Chainer's build and Chainer itself need: the older
 # one goes in after torch.
-TORCH_CHECK = $(TORCH_VENV)/bin/python -c "import chainer_compat, torch, chainer, PIL" 2>/dev/null
+TORCH_CHECK = $(TORCH_VENV)/bin/python -c "import chainer_compat, torch, chainer, PIL, onnx, onnxruntime" 2>/dev/null
 torch-venv:
 	@$(TORCH_CHECK) || { echo "Setting up $(TORCH_VENV)" && \
 	  $(PYTHON) -m venv $(TORCH_VENV) && \
-	  $(TORCH_VENV)/bin/pip install -q --disable-pip-version-check "torch==2.13.0" pillow && \
+	  $(TORCH_VENV)/bin/pip install -q --disable-pip-version-check "torch==2.13.0" pillow onnx onnxruntime && \
 	  $(TORCH_VENV)/bin/pip install -q --disable-pip-version-check "setuptools>=64,<70" wheel && \
 	  $(TORCH_VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation chainer==7.8.1 && \
 	  $(TORCH_CHECK); }
 
 bench-speed: torch-venv
 	$(TORCH_VENV)/bin/python bench/train_speed.py $(SPEED_ARGS)
+
+# Batch-1 latency and batch-32 throughput per network: Chainer, kernels/,
+# PyTorch and onnxruntime (bench/inference.py).
+INFERENCE_ARGS ?= --out results/inference.md --json results/inference.json
+bench-inference: torch-venv
+	$(TORCH_VENV)/bin/python bench/inference.py $(INFERENCE_ARGS)
 
 # The gpu extra on a machine with no GPU: CuPy loads its CUDA wheels, Chainer
 # sees CUDA and cuDNN, NVRTC compiles, every cupy.* name Chainer uses exists.

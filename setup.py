@@ -34,7 +34,7 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(exclude=['tests', 'tests.*']),
     py_modules=['chainer_compat', 'compute_mean', 'train_imagenet',
-                'predict'],
+                'predict', 'export_onnx'],
     cmdclass={'bdist_wheel': EditableOnly},
     install_requires=[
         'chainer==7.8.1',
@@ -65,6 +65,9 @@ setup(
         # ChainerMN (--communicator) over MPI; needs an MPI library, e.g.
         # Debian's openmpi-bin libopenmpi-dev.
         'mpi': ['mpi4py>=3.1'],
+        # export_onnx.py, predict.py --onnx and the onnxruntime column of
+        # bench/inference.py; both wheels take NumPy 1.26 and 2.
+        'onnx': ['onnx>=1.16', 'onnxruntime>=1.18'],
         'test': ['pytest'],
     },
 )

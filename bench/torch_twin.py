@@ -1,41 +1,16 @@
-"""The same network in PyTorch, read off one Chainer forward pass.
-
-A Chainer model is Python code, not a file of layers; its computational
-graph is what it computed. Walking that graph (functions in order, with
-their strides, pads, ratios and the parameters they used) gives a PyTorch
-module that computes the same thing with copies of the same weights, so
-the two frameworks are timed on one architecture defined once, in models/.
+"""The same network in PyTorch, read off one Chainer forward pass
+(serving/graph.py): the functions in order, with their strides, pads,
+ratios and the parameters they used, become a PyTorch module that computes
+the same thing with copies of the same weights, so the two frameworks are
+timed on one architecture defined once, in models/.
 
 Only the functions the blog's four networks use are known; another one
 raises UnsupportedFunction naming it.
 """
-import chainer
-import numpy
-
-import kernels
-
 import torch
 import torch.nn.functional as F
 
-
-class UnsupportedFunction(NotImplementedError):
-    pass
-
-
-def _as_numpy(array):
-    return array.get() if hasattr(array, 'get') else numpy.asarray(array)
-
-
-def _graph_functions(loss):
-    """The function nodes behind `loss`, inputs first (Chainer's rank)."""
-    seen, stack = {}, [loss.creator_node]
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen[id(node)] = node
-        stack.extend(v.creator_node for v in node.inputs)
-    return sorted(seen.values(), key=lambda node: node.rank)
+from serving.graph import Graph, UnsupportedFunction, as_numpy  # noqa: F401
 
 
 def _pair(a, b):
@@ -43,35 +18,23 @@ def _pair(a, b):
 
 
 class TorchTwin(torch.nn.Module):
-    """forward(x, t) -> loss, as `model(x, t)` computed it in training."""
+    """forward(x, t) -> loss, as `model(x, t)` computed it in training;
+    built without t, forward(x) -> the scores of `model.predict(x)` at test
+    time (call .eval() for PyTorch's test-time behaviour too)."""
 
-    def __init__(self, model, x, t):
+    def __init__(self, model, x, t=None):
         super(TorchTwin, self).__init__()
-        # Read Chainer's own function nodes, not those of kernels/.
-        with chainer.using_config('train', True), \
-                chainer.using_config('enable_backprop', True), \
-                kernels.reference():
-            x, t = chainer.Variable(x), chainer.Variable(t)
-            loss = model(x, t)
+        graph = Graph(model, x, t)
         self.weights = torch.nn.ParameterDict()
-        keys = {id(x.node): 'x', id(t.node): 't'}
-        for name, p in model.namedparams():
-            key = name.strip('/').replace('/', '__')  # no dots allowed
+        for key, array in graph.params.items():
             self.weights[key] = torch.nn.Parameter(torch.from_numpy(
-                _as_numpy(p.array).copy()))
-            keys[id(p.node)] = ('param', key)
-        self.ops = []
-        for index, node in enumerate(_graph_functions(loss)):
-            inputs = [keys.get(id(v)) for v in node.inputs]
-            if any(k is None for k in inputs):
-                raise UnsupportedFunction(
-                    '{}: an input that is not a parameter, x or t'.format(
-                        type(node).__name__))
-            attrs = self._attributes(node, index)
-            out = 'v{}'.format(index)
-            self.ops.append((type(node).__name__, attrs, inputs, out))
-            keys[id(node.outputs[0]())] = out
-        self.loss_key = keys[id(loss.node)]
+                array.copy()))
+        for name, array in graph.constants.items():
+            self.register_buffer(name, torch.from_numpy(array.copy()))
+        self.ops = [(kind, self._attributes(node, index), inputs, out)
+                    for index, (kind, node, inputs, out)
+                    in enumerate(graph.ops)]
+        self.output_key = graph.output
 
     def _attributes(self, node, index):
         kind = type(node).__name__
@@ -93,11 +56,13 @@ class TorchTwin(torch.nn.Module):
             mean = 'bn{}_mean'.format(index)
             var = 'bn{}_var'.format(index)
             self.register_buffer(mean, torch.from_numpy(
-                _as_numpy(node.running_mean).copy()))
+                as_numpy(node.running_mean).copy()))
             self.register_buffer(var, torch.from_numpy(
-                _as_numpy(node.running_var).copy()))
+                as_numpy(node.running_var).copy()))
             return dict(eps=float(node.eps), momentum=1 - float(node.decay),
                         buffers=(mean, var))
+        if kind == 'FixedBatchNormalization':
+            return dict(eps=float(node.eps))
         if kind == 'LocalResponseNormalization':
             # Chainer: k + alpha * sum; PyTorch: k + alpha / n * sum.
             return dict(size=int(node.n), alpha=float(node.alpha * node.n),
@@ -105,7 +70,9 @@ class TorchTwin(torch.nn.Module):
         if kind == 'Dropout':
             return dict(p=float(node.dropout_ratio))
         if kind == 'Reshape':
-            return dict(shape=tuple(node.shape))
+            # What it gave for this batch (no -1 left); the batch axis
+            # follows the input, so the twin takes any batch size.
+            return dict(shape=tuple(node.outputs[0]().shape[1:]))
         if kind == 'Concat':
             return dict(dim=int(node.axis))
         if kind == 'MulConstant':
@@ -116,18 +83,20 @@ class TorchTwin(torch.nn.Module):
             return {}
         raise UnsupportedFunction(kind)
 
-    def forward(self, x, t):
+    def forward(self, x, t=None):
         values = {'x': x, 't': t}
 
         def get(key):
             if isinstance(key, tuple):
-                return self.weights[key[1]]
+                kind, name = key
+                return (self.weights[name] if kind == 'param'
+                        else getattr(self, name))
             return values[key]
 
         for kind, attrs, inputs, out in self.ops:
             args = [get(k) for k in inputs]
             values[out] = self._run_op(kind, attrs, args)
-        return values[self.loss_key]
+        return values[self.output_key]
 
     def _run_op(self, kind, attrs, args):
         if kind == 'Convolution2DFunction':
@@ -146,12 +115,16 @@ class TorchTwin(torch.nn.Module):
             return F.batch_norm(args[0], mean, var, args[1], args[2],
                                 training=self.training,
                                 momentum=attrs['momentum'], eps=attrs['eps'])
+        if kind == 'FixedBatchNormalization':
+            x, gamma, beta, mean, var = args
+            return F.batch_norm(x, mean, var, gamma, beta, training=False,
+                                eps=attrs['eps'])
         if kind == 'LocalResponseNormalization':
             return F.local_response_norm(args[0], **attrs)
         if kind == 'Dropout':
             return F.dropout(args[0], training=self.training, **attrs)
         if kind == 'Reshape':
-            return args[0].reshape(attrs['shape'])
+            return args[0].reshape((args[0].shape[0],) + attrs['shape'])
         if kind == 'Concat':
             return torch.cat(args, dim=attrs['dim'])
         if kind == 'Add':

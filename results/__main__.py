@@ -22,14 +22,25 @@ def main(argv=None):
                         help='also write the tables as Markdown')
     parser.add_argument('--no-blog', action='store_true',
                         help="leave out the blog's table")
+    parser.add_argument('--cost', action='store_true',
+                        help='add each network\'s parameter count')
+    parser.add_argument('--latency', metavar='JSON',
+                        help='add batch-1 latency per network from '
+                             'bench/inference.py --json (implies --cost)')
     args = parser.parse_args(argv)
     try:
         runs = table.load_runs(args.runs)
+        latency, latency_note = (table.load_latency(args.latency)
+                                 if args.latency else (None, None))
     except (summary.SummaryError, ValueError) as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 2
     title, header, rows = table.runs_table(runs)
     notes = table.run_notes(runs)
+    if args.cost or latency is not None:
+        header, rows = table.with_cost(header, rows, runs, latency)
+    if latency_note:
+        notes.append(latency_note)
     blog_title = "The blog's table ({})".format(blog.BLOG_SETUP)
 
     print('{}:\n\n{}\n'.format(title, table.plain(rows, header)))

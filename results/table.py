@@ -80,6 +80,60 @@ def _status(run):
     return '' if run.get('finished') else ' (unfinished)'
 
 
+def millions(count):
+    """A parameter count as people say it: 6.6 M, or 25 k when small."""
+    if count >= 100000:
+        return '{:.1f} M'.format(count / 1e6)
+    return '{:.0f} k'.format(count / 1e3)
+
+
+def parameter_count(run):
+    """The run's network's parameters, rebuilt from its summary."""
+    import models
+    model = models.get_model(run['arch'], int(run['n_class']),
+                             insize=int(run['insize']),
+                             **run.get('model_options', {}))
+    return model.count_params()
+
+
+def load_latency(path):
+    """bench/inference.py --json: {arch: batch-1 median ms} of kernels/
+    (else Chainer's own functions), and a note saying what was timed."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            data = json.load(f)
+        latency, sizes = {}, []
+        for arch, entry in data['networks'].items():
+            variants = entry['variants']
+            variant = 'kernels' if 'kernels' in variants else 'chainer'
+            latency[arch] = variants[variant]['median_ms']
+            sizes.append('{} {}x{}'.format(arch, entry['insize'],
+                                           entry['insize']))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ValueError('{}: not a bench/inference.py --json file ({})'
+                         .format(path, e))
+    note = ('batch-1 ms: Chainer + kernels/ on the CPU, median, from {} '
+            '(each network at its own input size: {}; {})'.format(
+                path, ', '.join(sizes), data.get('machine', '')))
+    return latency, note
+
+
+def with_cost(header, rows, runs, latency=None):
+    """The table with each run's parameter count and, given bench
+    latencies by architecture, its batch-1 latency: accuracy beside
+    cost, for choosing a network."""
+    header = tuple(header) + ('params',) + (
+        ('batch-1 ms',) if latency is not None else ())
+    out = []
+    for row, run in zip(rows, runs):
+        row = tuple(row) + (millions(parameter_count(run)),)
+        if latency is not None:
+            ms = latency.get(run['arch'])
+            row += ('-' if ms is None else '{:.1f}'.format(ms),)
+        out.append(row)
+    return header, out
+
+
 def blog_rows():
     return [(name, percent(train), percent(test), str(layers), shape)
             for name, train, test, layers, shape in blog.BLOG_TABLE.values()]

@@ -32,3 +32,24 @@ def test_twin_loss_equals_chainer_loss(arch, options):
         got = float(twin(torch.from_numpy(x), torch.from_numpy(t)))
     assert got == pytest.approx(expected, rel=1e-5)
     assert len(list(twin.parameters())) == len(list(model.params()))
+
+
+@pytest.mark.parametrize('arch,options', [
+    ('densenet', dict(n_layer=2, growth_rate=4, in_ch=8)),
+    ('googlenet', {}),  # fixed batch normalization, inception concat
+])
+def test_inference_twin_scores_equal_chainer_predict(arch, options):
+    model = models.get_model(arch, 5, **options)
+    for link in model.links():  # statistics other than the initial 0 / 1
+        if isinstance(link, chainer.links.BatchNormalization):
+            link.avg_mean[:] = numpy.random.uniform(-0.5, 0.5,
+                                                    link.avg_mean.shape)
+            link.avg_var[:] = numpy.random.uniform(0.5, 2, link.avg_var.shape)
+    x = numpy.random.RandomState(1).uniform(
+        -1, 1, (2, 3, model.insize, model.insize)).astype(numpy.float32)
+    twin = TorchTwin(model, x).eval()
+    with chainer.using_config('train', False), chainer.no_backprop_mode():
+        expected = model.predict(x).array
+    with torch.no_grad():
+        got = twin(torch.from_numpy(x)).numpy()
+    numpy.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
