@@ -1,0 +1,194 @@
+#!/usr/bin/env python
+"""How close a network's convolutions are to what the BLAS underneath
+allows: every convolution layer, forward and backward, four ways.
+
+    .venv-torch/bin/python bench/conv_ceiling.py --arch nin --arch googlenet
+
+For each convolution of the network (read off one forward pass of the
+model, batch --batchsize, at its input size), the layer's own shapes timed
+as:
+
+  kernels/      kernels/convolution.py's Convolution2D (forward) and
+                Convolution2DGrad (backward: the weight gradient, and the
+                input's unless the layer reads the images)
+  NumPy GEMM    the layer's matrix products alone, e.g. (Cout x Cin*kh*kw)
+                times (Cin*kh*kw x N*Ho*Wo) forward, in NumPy's BLAS: no
+                patch matrix to build, the least time any convolution over
+                that BLAS takes
+  PyTorch conv  torch's convolution and convolution_backward (oneDNN)
+  PyTorch GEMM  the same matrix products in torch.mm
+
+The layers' times add up per network; the ratios say where the gap lies:
+kernels/ over NumPy GEMM is what our patch matrices cost on top of the
+product, NumPy GEMM over PyTorch GEMM is the BLAS libraries' difference on
+the same product. Each time is the median of --repeats after one warm-up
+(each way's calls in a row: NumPy's and PyTorch's thread pools each keep
+their threads spinning a moment after a call, which would slow the other
+on 2 cores if they took turns call by call).
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import chainer_compat  # noqa: F401,E402
+
+import argparse  # noqa: E402
+import collections  # noqa: E402
+import time  # noqa: E402
+
+import chainer  # noqa: E402
+import numpy  # noqa: E402
+
+import models  # noqa: E402
+from kernels import convolution  # noqa: E402
+from train_speed import random_batch  # noqa: E402
+
+WAYS = ('kernels/', 'NumPy GEMM', 'PyTorch conv', 'PyTorch GEMM')
+
+
+class ConvolutionShapes(chainer.FunctionHook):
+    """(x shape, W shape, stride, pad) -> calls, for every convolution a
+    forward pass runs."""
+
+    name = 'ConvolutionShapes'
+
+    def __init__(self):
+        self.layers = collections.Counter()
+
+    def forward_preprocess(self, function, in_data):
+        if not function.label.startswith('Convolution2D'):
+            return
+        x, w = in_data[:2]
+        stride = tuple(getattr(function, 'stride', None) or
+                       (function.sy, function.sx))
+        pad = tuple(getattr(function, 'pad', None) or
+                    (function.ph, function.pw))
+        self.layers[(x.shape, w.shape, stride, pad)] += 1
+
+
+def convolution_layers(arch, batchsize):
+    model = models.get_model(arch, models.N_CLASS)
+    x, _ = random_batch(model.insize, batchsize)
+    hook = ConvolutionShapes()
+    with hook, chainer.using_config('train', False), \
+            chainer.no_backprop_mode():
+        model.predict(x)
+    return model.insize, hook.layers
+
+
+def median_seconds(run, repeats):
+    run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def layer_runs(x_shape, w_shape, stride, pad, phase, input_layer):
+    """The four ways to compute one layer's `phase` ('forward' or
+    'backward'), as callables."""
+    import torch
+    rng = numpy.random.RandomState(0)
+    x = rng.uniform(-1, 1, x_shape).astype(numpy.float32)
+    w = rng.uniform(-1, 1, w_shape).astype(numpy.float32)
+    y_shape = convolution.reference_convolution_2d(
+        x[:1], w, stride=stride, pad=pad).shape
+    rows = w_shape[1] * w_shape[2] * w_shape[3]
+    columns = x_shape[0] * y_shape[2] * y_shape[3]
+    gy = rng.uniform(-1, 1, (x_shape[0], w_shape[0]) + y_shape[2:]).astype(
+        numpy.float32)
+    tx, tw, tgy = (torch.from_numpy(a) for a in (x, w, gy))
+    node = convolution.Convolution2D(stride, pad)
+    # The images need no gradient: only the weights' (and bias's).
+    wanted = (1, 2) if input_layer else (0, 1, 2)
+
+    def ours_forward():
+        node.forward((x, w))
+
+    def ours_backward():
+        convolution.Convolution2DGrad(node, wanted).forward((x, w, gy))
+
+    def torch_forward():
+        with torch.no_grad():
+            torch.nn.functional.conv2d(tx, tw, stride=stride, padding=pad)
+
+    def torch_backward():
+        torch.ops.aten.convolution_backward(
+            tgy, tx, tw, [w_shape[0]], list(stride), list(pad), [1, 1],
+            False, [0, 0], 1, [not input_layer, True, True])
+    products = [(w_shape[0], rows, columns)]  # forward: W times patches
+    if phase == 'backward':
+        products = [(w_shape[0], columns, rows)]  # gW: gy times patches'
+        if not input_layer:
+            products.append((rows, w_shape[0], columns))  # W' times gy
+    matrices = [(rng.uniform(-1, 1, (m, k)).astype(numpy.float32),
+                 rng.uniform(-1, 1, (k, n)).astype(numpy.float32))
+                for m, k, n in products]
+    tensors = [tuple(torch.from_numpy(a) for a in pair) for pair in matrices]
+
+    def numpy_gemm():
+        for a, b in matrices:
+            a @ b
+
+    def torch_gemm():
+        for a, b in tensors:
+            torch.mm(a, b)
+    if phase == 'forward':
+        return ours_forward, numpy_gemm, torch_forward, torch_gemm
+    return ours_backward, numpy_gemm, torch_backward, torch_gemm
+
+
+def measure(arch, batchsize, repeats, phase):
+    insize, layers = convolution_layers(arch, batchsize)
+    totals = [0.0] * len(WAYS)
+    for (x_shape, w_shape, stride, pad), calls in layers.items():
+        input_layer = x_shape[1:] == (3, insize, insize)
+        runs = layer_runs(x_shape, w_shape, stride, pad, phase, input_layer)
+        for k, run in enumerate(runs):
+            totals[k] += calls * median_seconds(run, repeats)
+    return insize, sum(layers.values()), totals
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--arch', '-a', action='append',
+                        choices=sorted(models.ARCHS),
+                        help='network (repeatable; default nin, googlenet)')
+    parser.add_argument('--batchsize', '-B', type=int, default=32)
+    parser.add_argument('--repeats', type=int, default=3)
+    args = parser.parse_args(argv)
+    import torch
+    print('NumPy {} ({}), PyTorch {}, {} threads; batch {}, median of {}\n'
+          .format(numpy.__version__, blas_name(), torch.__version__,
+                  torch.get_num_threads(), args.batchsize, args.repeats))
+    print('| network | phase | layers | ' + ' | '.join(w + ' ms' for w in WAYS) +
+          ' | kernels/ / NumPy GEMM | NumPy GEMM / PyTorch GEMM | '
+          'kernels/ / PyTorch conv |')
+    print('|---|---|---:|' + '---:|' * (len(WAYS) + 3))
+    for arch in args.arch or ['nin', 'googlenet']:
+        for phase in ('forward', 'backward'):
+            _, count, totals = measure(arch, args.batchsize, args.repeats,
+                                       phase)
+            ours, gemm, torch_conv, torch_gemm = totals
+            print('| {} | {} | {} | {} | {:.2f} | {:.2f} | {:.2f} |'.format(
+                arch, phase, count,
+                ' | '.join('{:.0f}'.format(t * 1e3) for t in totals),
+                ours / gemm, gemm / torch_gemm, ours / torch_conv))
+            sys.stdout.flush()
+    return 0
+
+
+def blas_name():
+    try:
+        config = numpy.show_config(mode='dicts')
+        return config['Build Dependencies']['blas']['name']
+    except Exception:  # NumPy 1.x prints instead of returning a dict
+        return 'BLAS'
+
+
+if __name__ == '__main__':
+    sys.exit(main())
