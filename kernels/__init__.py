@@ -29,6 +29,9 @@ REPLACEMENTS = (
      'kernels.average_pooling', 'average_pooling_2d'),
     ('chainer.functions', 'batch_normalization',
      'kernels.batch_normalization', 'batch_normalization'),
+    # L.BatchNormalization at test time (prediction, evaluation).
+    ('chainer.functions', 'fixed_batch_normalization',
+     'kernels.fixed_batch_normalization', 'fixed_batch_normalization'),
     ('chainer.functions', 'local_response_normalization',
      'kernels.normalization', 'local_response_normalization'),
 )
