@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from results import blog, summary, table
+from results.run import check_model
+from trainer.errors import UsageError, storage_failures
 
 
 def main(argv=None):
@@ -25,9 +27,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         runs = table.load_runs(args.runs)
-    except (summary.SummaryError, ValueError) as e:
+        for run_dir in args.runs:  # a damaged model file is said, not hidden
+            check_model(run_dir)
+        return print_tables(args, runs)
+    except (summary.SummaryError, UsageError, ValueError) as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 2
+
+
+def print_tables(args, runs):
     title, header, rows = table.runs_table(runs)
     notes = table.run_notes(runs)
     blog_title = "The blog's table ({})".format(blog.BLOG_SETUP)
@@ -38,7 +46,9 @@ def main(argv=None):
         print('{}:\n\n{}\n'.format(blog_title,
                                    table.plain(table.blog_rows())))
     if args.markdown:
-        with open(args.markdown, 'w', encoding='utf-8') as f:
+        with storage_failures(args.markdown, 'the tables are printed '
+                              'above'), \
+                open(args.markdown, 'w', encoding='utf-8') as f:
             f.write('{}:\n\n{}\n\n'.format(
                 title, table.markdown(rows, header)))
             f.write(''.join('- {}\n'.format(n) for n in notes) + '\n')
