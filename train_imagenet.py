@@ -10,7 +10,10 @@ mean ('blog' preprocessing). Chainer's ImageNet example preprocessing (mean
 subtraction, random crop and flip) is --preprocess example --mean mean.npy.
 
 The class count is that of labels.txt beside the training list (written by
-`python -m labeling`), else the largest label + 1. Everything goes to --out:
+`python -m labeling`), else --n-class, else the largest label + 1. One run
+owns --out (trainer/rundir.py): a second one there stops at once, and a
+directory holding an earlier run needs --resume auto or --overwrite.
+Everything goes to --out:
 log, loss.png, accuracy.png, lr.png, cg.dot, a trainer snapshot per epoch
 (the last two kept, for --resume auto), model.npz (final), model_best.npz
 (best validation accuracy) and summary.json (read by `python -m results`).
@@ -32,9 +35,9 @@ from imagedata import erasing
 from imagedata.dataset import ImageDataset, make_iterator
 from results import summary
 from trainer import device as devices
-from trainer import (finetune, inputs, losses, multilabel, multinode, safety,
-                     schedules)
-from trainer.errors import TrainingStopped, UsageError
+from trainer import (finetune, inputs, losses, multilabel, multinode, rundir,
+                     safety, schedules)
+from trainer.errors import TrainingStopped, UsageError, storage_failures
 from trainer.extensions import BatchStatistics, TimedUpdater
 
 TEST_ITERATIONS = 3  # --test: a smoke run of a few small batches
@@ -71,6 +74,7 @@ def parse_args(argv):
                         default='blog', help="'blog': resize, no crop, no "
                         "mean; 'example': Chainer's ImageNet example")
     multilabel.add_arguments(parser)  # --multi-label
+    inputs.add_arguments(parser)  # --n-class, --max-pixels
     parser.add_argument('--batchsize', '-B', type=int, default=32,
                         help='training minibatch size (default %(default)s)')
     parser.add_argument('--val_batchsize', '-b', type=int, default=250,
@@ -107,6 +111,7 @@ def parse_args(argv):
     parser.add_argument('--resume', '-r', default='',
                         help="trainer snapshot to resume from, or 'auto': "
                              'the newest valid one in --out')
+    rundir.add_arguments(parser)  # --overwrite
     finetune.add_arguments(parser)  # --initmodel, --freeze-features
     erasing.add_arguments(parser)  # --random-erase, --random-erase-fill
     parser.add_argument('--seed', type=int, default=None,
@@ -129,6 +134,8 @@ def parse_args(argv):
         parser.error('--bn-reestimate must not be negative')
     schedules.check_args(parser, args)
     losses.check_args(parser, args)
+    inputs.check_args(parser, args)
+    rundir.check_args(parser, args)
     if args.loaderjob is None:
         args.loaderjob = os.cpu_count() or 1
     return args
@@ -137,7 +144,14 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        return train(args)
+        # A full or read-only disk, wherever met: one line, what was kept.
+        with storage_failures(args.out, rundir.what_was_kept(args.out)):
+            workers = multinode.Workers(args.communicator,
+                                        devices.get_device(args),
+                                        args.loaderjob)
+            with rundir.owned(args.out, args.resume, args.overwrite,
+                              workers):
+                return train(args, workers)
     except UsageError as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 2
@@ -148,15 +162,14 @@ def main(argv=None):
 
 def read_checked_lists(args):
     train_pairs, val_pairs, class_names = inputs.read_lists(
-        args.train, args.val, multi_label=args.multi_label)
+        args.train, args.val, multi_label=args.multi_label,
+        n_class=args.n_class)
     train_pairs = inputs.check_images(args.train, train_pairs, args.root)
     val_pairs = inputs.check_images(args.val, val_pairs, args.root)
     return train_pairs, val_pairs, class_names
 
 
-def train(args):
-    workers = multinode.Workers(args.communicator, devices.get_device(args),
-                                args.loaderjob)
+def train(args, workers):
     device = workers.device
     cpu_kernels = devices.choose_kernels(args, device)
     if workers.is_root:
@@ -197,10 +210,12 @@ def train(args):
         train = ImageDataset(train_pairs, args.root, model.insize,
                              args.preprocess, mean, train=True,
                              cache=args.cache, dtype=np.uint8, seed=args.seed,
-                             augment=erasing.from_args(args, mean))
+                             augment=erasing.from_args(args, mean),
+                             max_pixels=args.max_pixels)
         val = ImageDataset(val_pairs, args.root, model.insize,
                            args.preprocess, mean, train=False,
-                           cache=args.cache, dtype=np.uint8, seed=args.seed)
+                           cache=args.cache, dtype=np.uint8, seed=args.seed,
+                           max_pixels=args.max_pixels)
     except ValueError as e:  # a mean or cache that does not fit the model
         raise UsageError(str(e))
     if args.multi_label:  # (image, multi-hot vector of n_class) examples

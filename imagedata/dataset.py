@@ -12,7 +12,7 @@ import chainer
 import numpy
 from chainer.dataset import concat_examples
 
-from imagedata import presets
+from imagedata import presets, reader
 from imagedata.cache import ImageCache
 from imagedata.reader import ImageReadError
 
@@ -38,15 +38,22 @@ class ImageDataset(chainer.dataset.DatasetMixin):
     augment: None, or augment(uint8 crop, rng) -> uint8 crop, applied to
         training examples only (train=True) with the dataset's per-process
         generator, e.g. imagedata.erasing.RandomErasing.
+    max_pixels: files of more pixels are refused (reported as broken).
+    each_once: an unreadable image gives a black crop with its own label
+        in its place (flagged in broken_mask()) instead of another image,
+        so that an evaluation can leave it out and count every readable
+        image once.
     """
 
     def __init__(self, pairs, root, insize, preset='blog', mean=None,
                  train=True, cache=None, dtype=numpy.float32, seed=None,
-                 augment=None):
+                 augment=None, max_pixels=reader.MAX_PIXELS,
+                 each_once=False):
         self.pairs = [(str(path), int(label)) for path, label in pairs]
         self.root = root
         self.insize = int(insize)
-        self.preset = presets.Preset(preset, self.insize)
+        self.preset = presets.Preset(preset, self.insize, max_pixels)
+        self.each_once = bool(each_once)
         self.mean = self.preset.check_mean(mean)
         self.train = bool(train)
         self.dtype = numpy.dtype(dtype)
@@ -95,6 +102,10 @@ class ImageDataset(chainer.dataset.DatasetMixin):
         flags = numpy.frombuffer(self._broken, dtype=numpy.int8)
         return flags[:len(self.pairs)]
 
+    def broken_mask(self):
+        """bool per listed image: it failed to load (so far)."""
+        return self._flags() != 0
+
     def _random(self):
         # Forked workers inherit the parent's generator state: each
         # process makes its own, or every worker would crop alike.
@@ -127,6 +138,8 @@ class ImageDataset(chainer.dataset.DatasetMixin):
     def get_example(self, i):
         rng = self._random()
         n = len(self.pairs)
+        if self.each_once:
+            return self._example_or_placeholder(i, rng)
         for _ in range(n):
             if not self._broken[i]:
                 try:
@@ -140,6 +153,21 @@ class ImageDataset(chainer.dataset.DatasetMixin):
         else:
             raise RuntimeError('none of the {} listed images under {} can be '
                                'read'.format(n, self.root))
+        return self._finish(crop, i, rng)
+
+    def _example_or_placeholder(self, i, rng):
+        crop = None
+        if not self._broken[i]:
+            try:
+                crop = self._crop(i, rng)
+            except ImageReadError as e:
+                self._broken[i] = 1
+                _warn('{}; left out'.format(e))
+        if crop is None:
+            crop = numpy.zeros((3, self.insize, self.insize), numpy.uint8)
+        return self._finish(crop, i, rng)
+
+    def _finish(self, crop, i, rng):
         if self.augment is not None:
             crop = self.augment(crop, rng)
         label = numpy.int32(self.pairs[i][1])

@@ -3,7 +3,9 @@ and results.
 
 One example per line: a path relative to the image root, whitespace, an
 integer label. The label is the LAST field, so paths may contain spaces and
-any Unicode; files are UTF-8. Blank lines are skipped.
+any Unicode; files are UTF-8 (a leading byte-order mark is dropped; any
+other encoding is a ListError naming the line and the byte). Blank lines
+are skipped.
 
 Multi-label lists (train_imagenet.py --multi-label) keep the layout; their
 last field is every label of the image joined by commas, without spaces
@@ -11,6 +13,8 @@ last field is every label of the image joined by commas, without spaces
 the labels. One label is written "path 3", as in a single-label list; the
 mode is chosen by the reader, never guessed from the lines.
 """
+import codecs
+import io
 import os
 
 
@@ -22,6 +26,28 @@ class ListError(ValueError):
         self.lineno = lineno
         where = '{}:{}'.format(path, lineno) if lineno else str(path)
         super(ListError, self).__init__('{}: {}'.format(where, message))
+
+
+def read_text_lines(path):
+    """The lines of a UTF-8 text file (newlines translated as open() does,
+    a byte-order mark dropped). Any other encoding is a ListError naming
+    the line, the column and the byte that is not UTF-8."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ListError(path, 1, 'the file is UTF-16 text; save it as '
+                        'UTF-8')
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = data[bom:].decode('utf-8')
+    except UnicodeDecodeError as e:
+        start = bom + e.start
+        before = data[:start].replace(b'\r\n', b'\n').replace(b'\r', b'\n')
+        column = len(before) - before.rfind(b'\n')
+        raise ListError(path, before.count(b'\n') + 1,
+                        'byte 0x{:02x} at column {} is not UTF-8 (save the '
+                        'file as UTF-8)'.format(data[start], column))
+    return io.StringIO(text, newline=None).readlines()
 
 
 def parse_line(line):
@@ -42,26 +68,25 @@ def _read_lines(path, n_class, label_of, missing):
     if not os.path.isfile(path):
         raise ListError(path, 0, 'list file not found')
     pairs = []
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            parsed = parse_line(line)
-            if parsed is None:
-                continue
-            image, field = parsed
-            if field is None:
-                raise ListError(path, lineno, '{}, got {!r}'.format(
-                    missing, image))
-            try:
-                labels = label_of(field)
-            except ValueError as e:
-                raise ListError(path, lineno, str(e))
-            top = max(labels, default=-1) if isinstance(labels, tuple) \
-                else labels
-            if n_class is not None and top >= n_class:
-                raise ListError(path, lineno,
-                                'label {} is outside the {} classes (0-{})'
-                                .format(top, n_class, n_class - 1))
-            pairs.append((image, labels))
+    for lineno, line in enumerate(read_text_lines(path), 1):
+        parsed = parse_line(line)
+        if parsed is None:
+            continue
+        image, field = parsed
+        if field is None:
+            raise ListError(path, lineno, '{}, got {!r}'.format(
+                missing, image))
+        try:
+            labels = label_of(field)
+        except ValueError as e:
+            raise ListError(path, lineno, str(e))
+        top = max(labels, default=-1) if isinstance(labels, tuple) \
+            else labels
+        if n_class is not None and top >= n_class:
+            raise ListError(path, lineno,
+                            'label {} is outside the {} classes (0-{})'
+                            .format(top, n_class, n_class - 1))
+        pairs.append((image, labels))
     if not pairs:
         raise ListError(path, 0, 'list file is empty')
     return pairs
@@ -145,13 +170,27 @@ def reader(multi_label):
     return read_multi_list if multi_label else read_list
 
 
+def _write_whole(path, lines):
+    """Writes the lines to a temporary file beside `path`, then renames it:
+    a list is replaced whole or not at all (a full disk keeps the old)."""
+    temporary = '{}.tmp{}'.format(path, os.getpid())
+    try:
+        with open(temporary, 'w', encoding='utf-8') as f:
+            for line in lines:
+                f.write(line)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
 def _write_lines(path, pairs, field):
-    with open(path, 'w', encoding='utf-8') as f:
-        for image, labels in pairs:
-            if '\n' in image or '\r' in image:
-                raise ValueError('path contains a line break: {!r}'
-                                 .format(image))
-            f.write('{} {}\n'.format(image, field(labels)))
+    for image, _ in pairs:
+        if '\n' in image or '\r' in image:
+            raise ValueError('path contains a line break: {!r}'
+                             .format(image))
+    _write_whole(path, ('{} {}\n'.format(image, field(labels))
+                        for image, labels in pairs))
 
 
 def write_multi_list(path, pairs):
@@ -170,16 +209,21 @@ def labels_path_for(list_path):
                         'labels.txt')
 
 
+def line_numbers(path):
+    """The line number of each pair a list reader returns (blank lines
+    skip)."""
+    return [n for n, line in enumerate(read_text_lines(path), 1)
+            if parse_line(line) is not None]
+
+
 def read_labels(path):
-    """Class names, one per line; line number (from 0) is the label."""
-    with open(path, encoding='utf-8') as f:
-        names = [line.rstrip('\r\n') for line in f]
+    """Class names, one per line; line number (from 0) is the label.
+    ListError for text that is not UTF-8."""
+    names = [line.rstrip('\r\n') for line in read_text_lines(path)]
     while names and not names[-1]:
         names.pop()
     return names
 
 
 def write_labels(path, names):
-    with open(path, 'w', encoding='utf-8') as f:
-        for name in names:
-            f.write(name + '\n')
+    _write_whole(path, (name + '\n' for name in names))

@@ -17,7 +17,7 @@ import math
 import numpy
 from PIL import Image
 
-from imagedata.reader import load_rgb, to_chw
+from imagedata.reader import MAX_PIXELS, load_rgb, to_chw
 
 PRESETS = ('blog', 'example')
 SCALE = 1.0 / 255.0
@@ -39,9 +39,10 @@ def example_short_side(insize):
 
 
 class Preset(object):
-    """Geometry and normalisation of one preset at one input size."""
+    """Geometry and normalisation of one preset at one input size; files
+    of more than max_pixels pixels are refused as unreadable."""
 
-    def __init__(self, name, insize):
+    def __init__(self, name, insize, max_pixels=MAX_PIXELS):
         if name not in PRESETS:
             raise ValueError('unknown preset {!r}: choose one of {}'
                              .format(name, ', '.join(PRESETS)))
@@ -50,6 +51,7 @@ class Preset(object):
             raise ValueError('insize must be positive, got {}'.format(insize))
         self.name = name
         self.insize = insize
+        self.max_pixels = max_pixels
         self.uses_mean = name == 'example'
         self.short_side = (example_short_side(insize) if name == 'example'
                            else None)
@@ -99,7 +101,8 @@ class Preset(object):
     def decode(self, path):
         """Decode an image file to an 'RGB' Pillow image, big JPEGs drafted
         down to no less than the stored size."""
-        return load_rgb(path, draft_for=self.stored_size)
+        return load_rgb(path, draft_for=self.stored_size,
+                        max_pixels=self.max_pixels)
 
     def crop_file(self, path, train, rng):
         """Decode an image file and crop it as crop_image does."""

@@ -4,7 +4,10 @@ Crawled images come in every mode. Grayscale is replicated to three
 channels, palette and CMYK are converted, 16-bit and 32-bit images are
 scaled to 8 bits, the EXIF orientation is applied, and transparency is
 composited onto white (product photos have transparent backgrounds).
-Anything that cannot be decoded raises ImageReadError naming the path.
+Anything that cannot be decoded raises ImageReadError naming the path, and
+so does an image of more pixels than the limit (--max-pixels), refused from
+its header before any pixel is decoded: a small file can declare a huge
+image (a 46 KB 1-bit PNG of 13000 x 13000 takes 0.86 GB per decode).
 
 Decoding only: resizing and cropping belong to imagedata.presets, which
 imports this module (never the other way round).
@@ -16,6 +19,9 @@ import numpy
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 BACKGROUND = (255, 255, 255)
+# Pillow's own default limit (Image.MAX_IMAGE_PIXELS; above it Pillow only
+# warns, and only above twice it refuses).
+MAX_PIXELS = 89478485
 
 # Modes Pillow converts to RGB by itself without losing anything we keep.
 _DIRECT_MODES = ('RGB', '1', 'L', 'P', 'CMYK', 'YCbCr', 'LAB', 'HSV')
@@ -84,23 +90,53 @@ def _upright(img):
     return img
 
 
-def load_rgb(path, draft_for=None):
+def add_argument(parser):
+    """--max-pixels, for the entry points that decode images."""
+    parser.add_argument('--max-pixels', type=int, default=MAX_PIXELS,
+                        metavar='N',
+                        help='refuse images of more than N pixels (width x '
+                             'height), read from the header before '
+                             "decoding, as broken ones (default Pillow's "
+                             '%(default)s)')
+
+
+def check_max_pixels(parser, args):
+    if args.max_pixels < 1:
+        parser.error('--max-pixels must be at least 1')
+
+
+def _check_size(img, max_pixels):
+    width, height = img.size
+    if width * height > max_pixels:
+        raise ValueError('{}x{} = {} pixels, over the limit of {} '
+                         '(--max-pixels)'.format(width, height,
+                                                 width * height, max_pixels))
+
+
+def load_rgb(path, draft_for=None, max_pixels=MAX_PIXELS):
     """Decode `path` into an upright 'RGB' Pillow image.
 
     draft_for(width, height) -> (w, h) may give, from the stored size, the
     smallest size the caller needs; big JPEGs are then decoded at 1/2, 1/4
-    or 1/8 scale (Image.draft), never below that size.
+    or 1/8 scale (Image.draft), never below that size. An image of more
+    than max_pixels pixels is refused before decoding.
     """
+    # Pillow's own check must not refuse what the caller's limit allows.
+    if Image.MAX_IMAGE_PIXELS is not None and \
+            Image.MAX_IMAGE_PIXELS < max_pixels:
+        Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         with warnings.catch_warnings():
             # Odd but readable files (bad EXIF, palette with transparency
-            # bytes, large pixel counts) warn: they are not errors here.
+            # bytes) warn: they are not errors here. Large pixel counts are
+            # refused below, before they are decoded.
             warnings.simplefilter('ignore')
             # One read: Pillow parses JPEG markers a few bytes at a time,
             # cheaper from memory than through file reads.
             with open(path, 'rb') as f:
                 data = io.BytesIO(f.read())
             with Image.open(data) as img:
+                _check_size(img, max_pixels)
                 if draft_for is not None and img.format == 'JPEG':
                     img.draft(None, draft_for(*img.size))
                 img.load()
@@ -125,6 +161,6 @@ def to_chw(img):
     return out
 
 
-def read_image(path):
+def read_image(path, max_pixels=MAX_PIXELS):
     """Read any image file as a uint8 (3, H, W) RGB array."""
-    return to_chw(load_rgb(path))
+    return to_chw(load_rgb(path, max_pixels=max_pixels))

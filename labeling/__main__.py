@@ -21,16 +21,18 @@ import sys
 
 from imagedata import listfile
 from imagedata.parallel import map_chunks
-from imagedata.reader import ImageReadError, load_rgb
+from imagedata import reader
+from imagedata.reader import MAX_PIXELS, ImageReadError, load_rgb
 from labeling import duplicates, tags
 from labeling.scan import scan_tree, stratified_split
+from trainer.errors import WrittenInOrder, storage_failures
 
 BROKEN_FILE = 'broken.txt'
 DUPLICATES_FILE = 'duplicates.txt'
 MAX_PRINTED = 20  # the rest are in the file
 
 
-def inspect_chunk(root, want_hash, paths):
+def inspect_chunk(root, want_hash, max_pixels, paths):
     """[(error message or None, average hash or None)] for each path."""
     results = []
     for path in paths:
@@ -38,7 +40,8 @@ def inspect_chunk(root, want_hash, paths):
         draft = (lambda w, h: (duplicates.HASH_SIDE, duplicates.HASH_SIDE)) \
             if want_hash else None
         try:
-            img = load_rgb(os.path.join(root, path), draft_for=draft)
+            img = load_rgb(os.path.join(root, path), draft_for=draft,
+                           max_pixels=max_pixels)
         except ImageReadError as e:
             results.append((e.reason, None))
             continue
@@ -47,13 +50,20 @@ def inspect_chunk(root, want_hash, paths):
     return results
 
 
-def inspect(root, paths, want_hash, jobs):
-    function = functools.partial(inspect_chunk, root, want_hash)
+def inspect(root, paths, want_hash, jobs, max_pixels=MAX_PIXELS):
+    function = functools.partial(inspect_chunk, root, want_hash, max_pixels)
     results = []
     label = 'check' if not want_hash else 'hash'
     for part in map_chunks(function, paths, jobs, label):
         results.extend(part)
     return results
+
+
+def write_rows(path, rows):
+    """Tab-separated rows (broken.txt, duplicates.txt)."""
+    with open(path, 'w', encoding='utf-8') as f:
+        for row in rows:
+            f.write('\t'.join(map(str, row)) + '\n')
 
 
 def print_table(class_names, train, val, min_per_class, out=None):
@@ -93,6 +103,19 @@ def report_scan(found, root):
         print('warning: skipped {!r}: a path that starts or ends with '
               'whitespace or holds a line break cannot be listed; rename '
               'it'.format(path), file=sys.stderr)
+    for name, target in found.linked_classes:
+        print('warning: skipped {!r}: a link to the folder {} (links to '
+              'folders are not followed: they may lead out of {} or back '
+              'into it); move or copy the folder in instead'.format(
+                  name, target, root), file=sys.stderr)
+    if found.linked_folders:
+        print('warning: {} link(s) to folders inside the classes are not '
+              'followed, e.g. {!r}'.format(len(found.linked_folders),
+                                           found.linked_folders[0]),
+              file=sys.stderr)
+    for path in found.dangling:
+        print('warning: broken {!r}: a link to a file that does not exist; '
+              'left out'.format(path), file=sys.stderr)
 
 
 def report_tags(found, args):
@@ -179,7 +202,9 @@ def main(argv=None):
                         default=os.cpu_count() or 1,
                         help='worker processes for --check and '
                              '--find-duplicates (default: all cores)')
+    reader.add_argument(parser)  # --max-pixels, for --check
     args = parser.parse_args(argv)
+    reader.check_max_pixels(parser, args)
     if not 0 <= args.val_ratio < 1:
         parser.error('--val-ratio must be in [0, 1)')
     if not 0 <= args.hash_distance < 64:
@@ -191,11 +216,16 @@ def main(argv=None):
         parser.error('--min-tag-count must be at least 1')
 
     try:
-        found = tags.scan_tags(args.root, args.tags, args.min_tag_count) \
-            if args.tags else scan_tree(args.root)
-    except ValueError as e:
+        return make_lists(args)
+    except ValueError as e:  # TagsError, StorageError: one line each
         print('error: {}'.format(e), file=sys.stderr)
         return 2
+
+
+def make_lists(args):
+    """main() after the options: the exit status."""
+    found = tags.scan_tags(args.root, args.tags, args.min_tag_count) \
+        if args.tags else scan_tree(args.root)
     if args.tags:
         report_tags(found, args)
     else:
@@ -205,12 +235,15 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     pairs = found.pairs
-    os.makedirs(args.out, exist_ok=True)
+    with storage_failures(args.out, 'nothing was written'):
+        os.makedirs(args.out, exist_ok=True)
+    write = WrittenInOrder()
 
     hashes = None
     if args.check or args.find_duplicates:
         results = inspect(args.root, [p for p, _ in pairs],
-                          args.find_duplicates, args.loaderjob)
+                          args.find_duplicates, args.loaderjob,
+                          args.max_pixels)
         broken = [(pair[0], error) for pair, (error, _) in
                   zip(pairs, results) if error is not None]
         if args.find_duplicates:
@@ -222,20 +255,16 @@ def main(argv=None):
             for path, error in broken:
                 print('  {}: {}'.format(path, error), file=sys.stderr)
         if args.check:
-            with open(os.path.join(args.out, BROKEN_FILE), 'w',
-                      encoding='utf-8') as f:
-                for path, error in broken:
-                    f.write('{}\t{}\n'.format(path, error))
+            write(os.path.join(args.out, BROKEN_FILE),
+                  lambda path: write_rows(path, broken))
             bad = {path for path, _ in broken}
             pairs = [pair for pair in pairs if pair[0] not in bad]
 
     if args.find_duplicates:
         dups = duplicates.cross_class_duplicates(found.pairs, hashes,
                                                  args.hash_distance)
-        with open(os.path.join(args.out, DUPLICATES_FILE), 'w',
-                  encoding='utf-8') as f:
-            for a, b, d in dups:
-                f.write('{}\t{}\t{}\n'.format(a, b, d))
+        write(os.path.join(args.out, DUPLICATES_FILE),
+              lambda path: write_rows(path, dups))
         print('{} near-identical pair(s) in different classes (hash '
               'distance <= {}), all in {}'.format(
                   len(dups), args.hash_distance,
@@ -247,18 +276,17 @@ def main(argv=None):
             print('  ... and {} more'.format(len(dups) - MAX_PRINTED),
                   file=sys.stderr)
 
-    if args.tags:
-        train, val = tags.split(pairs, len(found.class_names),
-                                args.val_ratio, args.seed)
-        listfile.write_multi_list(os.path.join(args.out, 'train.txt'), train)
-        listfile.write_multi_list(os.path.join(args.out, 'val.txt'), val)
-    else:
-        train, val = stratified_split(pairs, len(found.class_names),
-                                      args.val_ratio, args.seed)
-        listfile.write_list(os.path.join(args.out, 'train.txt'), train)
-        listfile.write_list(os.path.join(args.out, 'val.txt'), val)
-    listfile.write_labels(os.path.join(args.out, 'labels.txt'),
-                          found.class_names)
+    split = tags.split if args.tags else stratified_split
+    train, val = split(pairs, len(found.class_names), args.val_ratio,
+                       args.seed)
+    write_pairs = listfile.write_multi_list if args.tags else \
+        listfile.write_list
+    write(os.path.join(args.out, 'train.txt'),
+          lambda path: write_pairs(path, train))
+    write(os.path.join(args.out, 'val.txt'),
+          lambda path: write_pairs(path, val))
+    write(os.path.join(args.out, 'labels.txt'),
+          lambda path: listfile.write_labels(path, found.class_names))
     if args.tags:
         print_tag_table(found, train, val, args.min_per_class)
     else:

@@ -4,6 +4,11 @@ Each top-level folder of the root is a class; images in nested folders
 belong to their top-level class. Image files are recognised by extension
 (case-insensitive); hidden files and folders (name starting with '.') and
 other files are ignored. Paths are relative to the root, '/'-separated.
+
+Links to folders are not followed, at the top level or below: one may lead
+out of the tree or back into it (a top-level link to the root would be a
+class holding every image again). A link to a file is listed like the
+file, unless it leads nowhere: then it is reported as broken.
 """
 import os
 
@@ -24,6 +29,9 @@ class Scan(object):
         self.loose_files = []      # files directly in the root
         self.empty_classes = []    # top-level folders without images
         self.unlistable = []       # names the list format cannot hold
+        self.linked_classes = []   # (top-level link to a folder, target)
+        self.linked_folders = []   # links to folders inside the classes
+        self.dangling = []         # links to files that do not exist
 
     def counts(self):
         counts = numpy.zeros(len(self.class_names), dtype=numpy.int64)
@@ -46,11 +54,18 @@ def _listable(relative):
         c in relative for c in '\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029')
 
 
-def walk_files(top, root):
+def walk_files(top, root, linked_folders=None):
     """(path relative to `root`, '/'-separated; whether it is a non-hidden
-    image) of every file under `top`, hidden folders left out, sorted."""
+    image) of every file under `top`, hidden folders left out, sorted.
+    Links to folders are not followed (appended to `linked_folders`)."""
     for folder, dirs, files in os.walk(top):
-        dirs[:] = sorted(d for d in dirs if not _hidden(d))
+        links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        if linked_folders is not None:
+            linked_folders.extend(os.path.relpath(os.path.join(
+                folder, d), root).replace(os.sep, '/') for d in links
+                if not _hidden(d))
+        dirs[:] = sorted(d for d in dirs if not _hidden(d)
+                         and d not in links)
         for name in sorted(files):
             relative = os.path.relpath(os.path.join(folder, name), root)
             yield (relative.replace(os.sep, '/'),
@@ -67,13 +82,19 @@ def scan_tree(root):
         full = os.path.join(root, entry)
         if _hidden(entry):
             continue
+        if os.path.islink(full) and os.path.isdir(full):
+            found.linked_classes.append((entry, os.path.realpath(full)))
+            continue
         if not os.path.isdir(full):
             found.loose_files.append(entry)
             continue
         images = []
-        for relative, is_image in walk_files(full, root):
+        for relative, is_image in walk_files(full, root,
+                                             found.linked_folders):
             if not is_image:
                 found.ignored_files += 1
+            elif not os.path.exists(os.path.join(root, relative)):
+                found.dangling.append(relative)  # a link to nothing
             elif _listable(relative):
                 images.append(relative)
             else:

@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from results import blog, summary, table
+from results.run import check_model
+from trainer.errors import UsageError, storage_failures
 
 
 def main(argv=None):
@@ -30,11 +32,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         runs = table.load_runs(args.runs)
-        latency, latency_note = (table.load_latency(args.latency)
-                                 if args.latency else (None, None))
-    except (summary.SummaryError, ValueError) as e:
+        latency = (table.load_latency(args.latency) if args.latency
+                   else (None, None))
+        for run_dir in args.runs:  # a damaged model file is said, not hidden
+            check_model(run_dir)
+        return print_tables(args, runs, *latency)
+    except (summary.SummaryError, UsageError, ValueError) as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 2
+
+
+def print_tables(args, runs, latency=None, latency_note=None):
     title, header, rows = table.runs_table(runs)
     notes = table.run_notes(runs)
     if args.cost or latency is not None:
@@ -49,7 +57,9 @@ def main(argv=None):
         print('{}:\n\n{}\n'.format(blog_title,
                                    table.plain(table.blog_rows())))
     if args.markdown:
-        with open(args.markdown, 'w', encoding='utf-8') as f:
+        with storage_failures(args.markdown, 'the tables are printed '
+                              'above'), \
+                open(args.markdown, 'w', encoding='utf-8') as f:
             f.write('{}:\n\n{}\n\n'.format(
                 title, table.markdown(rows, header)))
             f.write(''.join('- {}\n'.format(n) for n in notes) + '\n')

@@ -6,7 +6,9 @@ on the axes) and .csv, per_class.csv (precision, recall, F1), thresholds.csv
 and thresholds.png (for thresholds 0.00-0.99 on the top softmax
 probability: the share of images accepted and the accuracy on them), and
 evaluation.json; with --save-probs, probs.npy (N x classes softmax vectors,
-list order) and labels.npy, features for a second model.
+list order) and labels.npy, features for a second model. Each readable
+image counts once; unreadable ones are left out and named in
+evaluation.json.
 
 A multi-label run (train_imagenet.py --multi-label) gets per_label.csv
 (precision, recall, F1 at probability 0.5), label_thresholds.csv (each
@@ -27,14 +29,14 @@ import chainer
 import chainer.functions as F
 import numpy
 
-from imagedata import listfile, multilabel
+from imagedata import listfile, multilabel, reader
 from imagedata.dataset import ImageDataset, make_iterator
 from imagedata.progress import Progress
 from results import metrics, plots, summary
 from results.blog import network_name
 from results.run import WHICH_MODELS, Run
 from trainer import device as devices
-from trainer.errors import UsageError
+from trainer.errors import UsageError, storage_error, storage_failures
 from trainer.inputs import check_images
 
 
@@ -77,6 +79,7 @@ def parse_args(argv):
                         help='image loading processes (default 0: in the '
                              'main process)')
     devices.add_device_options(parser)
+    reader.add_argument(parser)  # --max-pixels
     parser.add_argument('--target-accuracy', type=float, default=0.95,
                         help='find the lowest threshold whose accepted '
                              'images reach this accuracy (default '
@@ -88,11 +91,23 @@ def parse_args(argv):
     parser.add_argument('--save-probs', action='store_true',
                         help='write probs.npy (softmax vectors) and '
                              'labels.npy')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    reader.check_max_pixels(parser, args)
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
+    try:
+        return evaluate(args)
+    except (summary.SummaryError, listfile.ListError, UsageError) as e:
+        print('error: {}'.format(e), file=sys.stderr)
+        return 2
+
+
+def evaluate(args):
+    """main() after the options: the exit status, or one of the errors
+    main() prints as one line."""
     try:
         run = Run(args.run)
         val_path = args.val or run.summary.get('val')
@@ -104,25 +119,48 @@ def main(argv=None):
         device = devices.get_device(args)
         cpu_kernels = devices.choose_kernels(args, device)
         model = run.load_model(args.model)
-    except (summary.SummaryError, listfile.ListError, UsageError,
-            OSError) as e:
-        print('error: {}'.format(e), file=sys.stderr)
-        return 2
-    print(devices.KERNEL_LINES[cpu_kernels], file=sys.stderr)
-    model.to_device(device)
-    device.use()
+    except OSError as e:
+        raise storage_error(e, args.run) or UsageError(
+            ' '.join(str(e).split()))
     out = args.out or os.path.join(args.run, 'eval')
-    os.makedirs(out, exist_ok=True)
+    with storage_failures(out, 'the run itself is unchanged'):
+        os.makedirs(out, exist_ok=True)
+        print(devices.KERNEL_LINES[cpu_kernels], file=sys.stderr)
+        model.to_device(device)
+        device.use()
+        if run.multi_label:
+            return evaluate_labels(args, run, model, device, pairs, root,
+                                   val_path, out)
+        return evaluate_classes(args, run, model, device, pairs, root,
+                                val_path, out)
 
-    if run.multi_label:
-        return evaluate_labels(args, run, model, device, pairs, root,
-                               val_path, out)
+
+def readable_only(dataset, pairs, probs, labels):
+    """The rows of the images that were read; the others (a black
+    placeholder each) are said once and left out."""
+    broken = dataset.broken_mask()
+    if broken.all():
+        raise UsageError('none of the {} images could be read'.format(
+            len(pairs)))
+    if broken.any():
+        print('warning: {} of {} images could not be read and are left out '
+              'of the evaluation'.format(int(broken.sum()), len(pairs)),
+              file=sys.stderr)
+    unreadable = [pairs[k][0] for k in numpy.flatnonzero(broken)]
+    return probs[~broken], labels[~broken], unreadable
+
+
+def evaluate_classes(args, run, model, device, pairs, root, val_path, out):
+    """The evaluation of a single-label run: softmax probabilities, the
+    top class is the answer."""
     dataset = ImageDataset(pairs, root, run.insize, run.preprocess,
-                           run.mean(), train=False, dtype=numpy.uint8)
+                           run.mean(), train=False, dtype=numpy.uint8,
+                           max_pixels=args.max_pixels, each_once=True)
     iterator = make_iterator(dataset, args.batchsize, args.loaderjob,
                              repeat=False, shuffle=False)
     probs, labels = predict_probs(model, iterator, dataset.converter, device)
     iterator.finalize()
+    probs, labels, unreadable = readable_only(dataset, pairs, probs, labels)
 
     n = len(labels)
     names = run.class_names
@@ -157,7 +195,7 @@ def main(argv=None):
         'operating_point': None if point is None else dict(
             zip(('threshold', 'coverage', 'accuracy'), point)),
         'class_names_drawn': named,
-        'unreadable_images': dataset.broken_count,
+        'unreadable_images': len(unreadable), 'unreadable': unreadable,
     }
     with open(os.path.join(out, 'evaluation.json'), 'w',
               encoding='utf-8') as f:
@@ -183,13 +221,15 @@ def evaluate_labels(args, run, model, device, pairs, root, val_path, out):
     one is chosen from the threshold table)."""
     index_pairs, targets = multilabel.by_position(pairs, run.n_class)
     images = ImageDataset(index_pairs, root, run.insize, run.preprocess,
-                          run.mean(), train=False, dtype=numpy.uint8)
+                          run.mean(), train=False, dtype=numpy.uint8,
+                          max_pixels=args.max_pixels, each_once=True)
     dataset = multilabel.MultiLabelDataset(images, targets)
     iterator = make_iterator(dataset, args.batchsize, args.loaderjob,
                              repeat=False, shuffle=False)
     probs, labels = predict_probs(model, iterator, dataset.converter, device,
                                   activation=F.sigmoid)
     iterator.finalize()
+    probs, labels, unreadable = readable_only(images, pairs, probs, labels)
 
     n = len(labels)
     names = run.class_names
@@ -223,7 +263,7 @@ def evaluate_labels(args, run, model, device, pairs, root, val_path, out):
         'list': os.path.abspath(val_path), 'images': n, 'multi_label': True,
         'threshold': 0.5, 'target_precision': args.target_precision,
         'labels_reaching_target': sum(p is not None for p in points),
-        'unreadable_images': images.broken_count,
+        'unreadable_images': len(unreadable), 'unreadable': unreadable,
     }, **scores)
     with open(os.path.join(out, 'evaluation.json'), 'w',
               encoding='utf-8') as f:

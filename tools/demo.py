@@ -96,7 +96,7 @@ def main(argv=None):
              arch, '--insize', str(insize), '--epoch', str(epochs),
              '--lr', str(lr), '--lr-drop-epoch', str(epochs),
              '--batchsize', str(batch), '--loaderjob', '1', '--seed', '0',
-             '--out', out])
+             '--out', out, '--overwrite'])  # a demo run again replaces it
         runs.append(out)
         remove_snapshots(os.path.join(REPO, out))
 

@@ -81,7 +81,8 @@ def train_at(size, args, train_list):
          args.root, '--arch', args.arch, '--insize', str(size), '--epoch',
          str(args.epoch), '--lr-drop-epoch', str(args.epoch + 1),
          '--batchsize', str(args.batchsize), '--gpu', str(args.gpu),
-         '--seed', str(args.seed), '--out', out] + args.extra)
+         '--seed', str(args.seed), '--out', out, '--overwrite'] +
+        args.extra)  # a study run again replaces its runs
     data = summary.load(out)
     return {'insize': size, 'test_accuracy': data.get('test_accuracy'),
             'images_per_s': data.get('train_images_per_s'),

@@ -1,7 +1,9 @@
 """What train_imagenet.py wires together, kept out of the script so that
 it reads top to bottom as Chainer code:
 
-    errors      UsageError (bad input) and TrainingStopped, one line each
+    errors      UsageError (bad input; StorageError: a full or read-only
+                disk; ModelFileError) and TrainingStopped, one line each
+    rundir      one live run per --out: the lock, --overwrite
     device      --gpu/--device, the GPU made current, seeding, cuDNN, and
                 the one decision on this project's CPU kernels
     inputs      lists, images, mean, model and weights, checked up front

@@ -2,12 +2,18 @@
 current before anything is seeded, cuDNN's state, and whether this
 project's CPU kernels (kernels/) compute the run."""
 import random
+import re
 
 import chainer
 import numpy
 
 import kernels
 from trainer.errors import UsageError
+
+# What Chainer says when CuPy is missing or fails to load, and the
+# installation link it adds (not what to do on this project).
+CUDA_NOT_SET_UP = 'CUDA environment is not correctly set up'
+CUPY_LINK = re.compile(r'\s*\(see https?://\S+\)\.?')
 
 
 def add_device_options(parser):
@@ -30,8 +36,14 @@ def get_device(args):
     try:
         device = chainer.get_device(spec)
     except Exception as e:  # Chainer raises several types for a bad spec
-        raise UsageError('device {!r}: {}'.format(spec, ' '.join(
-            str(e).split())))
+        reason = ' '.join(str(e).split())
+        if CUDA_NOT_SET_UP in reason:  # no CuPy, or one that cannot start
+            reason = CUPY_LINK.sub('; ', reason).strip('; ')
+            raise UsageError(
+                'device {!r}: Chainer cannot use CUDA here ({}): install the '
+                'gpu extra (pip install -e ".[gpu]"), or run on the CPU with '
+                '--gpu -1'.format(spec, reason))
+        raise UsageError('device {!r}: {}'.format(spec, reason))
     if device.xp is not numpy:
         try:  # CuPy reports a missing driver or device only when used
             device.use()

@@ -12,7 +12,7 @@ import chainer
 import numpy
 
 import models
-from imagedata import listfile, presets
+from imagedata import listfile, presets, reader
 from trainer.errors import UsageError
 
 
@@ -54,46 +54,94 @@ def build_model(arch, n_class, insize=None, options=None):
         raise UsageError('--insize {}: {}'.format(insize, e))
 
 
-def read_lists(train_path, val_path, multi_label=False):
+def add_arguments(parser):
+    """--n-class, and --max-pixels for the images."""
+    parser.add_argument('--n-class', type=int, default=None, metavar='N',
+                        help='number of classes when no labels.txt lies '
+                             'beside the training list (default: the '
+                             'largest label + 1)')
+    reader.add_argument(parser)
+
+
+def check_args(parser, args):
+    if args.n_class is not None and args.n_class < 1:
+        parser.error('--n-class must be at least 1')
+    reader.check_max_pixels(parser, args)
+
+
+def read_lists(train_path, val_path, multi_label=False, n_class=None):
     """(train pairs, val pairs, class names); the class count is that of
-    labels.txt beside the training list, else the largest label + 1.
-    multi_label: lists of "path l1,l2,..." lines, read into (path, labels
-    tuple) pairs."""
+    labels.txt beside the training list, else n_class, else the largest
+    label + 1 (refused when most classes would have no image: a mistyped
+    label). multi_label: lists of "path l1,l2,..." lines, read into (path,
+    labels tuple) pairs."""
     labels_path = listfile.labels_path_for(train_path)
     names = None
-    if os.path.isfile(labels_path):
-        names = listfile.read_labels(labels_path)
-        if not names:
-            raise UsageError('{}: no class names'.format(labels_path))
-    n_class = len(names) if names else None
-    read = listfile.reader(multi_label)
     try:
+        if os.path.isfile(labels_path):
+            names = listfile.read_labels(labels_path)
+            if not names:
+                raise UsageError('{}: no class names'.format(labels_path))
+            if n_class is not None and n_class != len(names):
+                raise UsageError('--n-class {}: {} names {} classes'.format(
+                    n_class, labels_path, len(names)))
+        if names:
+            n_class = len(names)
+        read = listfile.reader(multi_label)
         train = read(train_path, n_class)
         val = read(val_path, n_class)
     except listfile.ListError as e:
         raise UsageError(str(e))
+    if names is None:
+        n_class = n_class or class_count(train_path, train, val_path, val)
+        names = [str(k) for k in range(n_class)]
     if multi_label:
         return train, val, check_multi_labels(train_path, val_path, train,
                                               val, names)
-    if names is None:
-        top = max(label for _, label in train + val)
-        names = [str(k) for k in range(top + 1)]
     check_val_classes(val_path, val, train, names)
     return train, val, names
 
 
+def _labels_of(pair):
+    labels = pair[1]
+    return labels if isinstance(labels, tuple) else (labels,)
+
+
+def class_count(train_path, train, val_path, val):
+    """The largest label + 1, the class count of lists without labels.txt;
+    a UsageError naming the line of that label when more of the classes up
+    to it would have no image than have one (a label far beyond the
+    others is most likely a typo, and would train a model of that many
+    classes)."""
+    used = {k for pair in train + val for k in _labels_of(pair)}
+    if not used:
+        return 1  # multi-label lists with no label at all: refused later
+    top = max(used)
+    empty = top + 1 - len(used)
+    if empty <= len(used):
+        return top + 1
+    for path, pairs in ((train_path, train), (val_path, val)):
+        at = [k for k, pair in enumerate(pairs) if top in _labels_of(pair)]
+        if at:
+            break
+    raise UsageError(
+        '{}:{}: label {} would make {} classes, {} of them without any '
+        'image: with no labels.txt beside {} the class count is the largest '
+        'label + 1; correct the label, or give the count with --n-class N '
+        '(or put labels.txt beside the list)'.format(
+            path, listfile.line_numbers(path)[at[0]], top, top + 1, empty,
+            os.path.basename(train_path)))
+
+
 def check_multi_labels(train_path, val_path, train, val, names):
-    """The class names of multi-label lists (labels.txt's, else 0 to the
-    largest label), after the checks that fit several labels per image:
+    """The class names of multi-label lists, after the checks that fit
+    several labels per image:
     no label at all is an error; a label of validation images that no
     training image has, or lists where every image has exactly one label,
     are warnings (such a label only lowers its own recall; one label each
     may be a single-label list, which trains without --multi-label)."""
-    used = sorted({k for _, labels in train + val for k in labels})
-    if not used:
+    if not any(labels for _, labels in train + val):
         raise UsageError('{}: no image has any label'.format(train_path))
-    if names is None:
-        names = [str(k) for k in range(used[-1] + 1)]
     trained = {k for _, labels in train for k in labels}
     unknown = [k for k, (_, labels) in enumerate(val)
                if not set(labels) <= trained]
@@ -101,7 +149,7 @@ def check_multi_labels(train_path, val_path, train, val, names):
         absent = sorted({k for j in unknown for k in val[j][1]} - trained)
         print('warning: {}:{}: label {} ({}) has no training images; {} '
               'validation image(s) have labels absent from training: {}'
-              .format(val_path, list_line_numbers(val_path)[unknown[0]],
+              .format(val_path, listfile.line_numbers(val_path)[unknown[0]],
                       absent[0], names[absent[0]], len(unknown),
                       ', '.join(map(str, absent))), file=sys.stderr)
     if all(len(labels) == 1 for _, labels in train + val):
@@ -109,13 +157,6 @@ def check_multi_labels(train_path, val_path, train, val, names):
               'exclusive classes, train without --multi-label (softmax)'
               .format(train_path), file=sys.stderr)
     return names
-
-
-def list_line_numbers(path):
-    """The line number of each pair read_list returns (blank lines skip)."""
-    with open(path, encoding='utf-8') as f:
-        return [n for n, line in enumerate(f, 1)
-                if listfile.parse_line(line) is not None]
 
 
 def check_val_classes(val_path, val, train, names):
@@ -129,7 +170,7 @@ def check_val_classes(val_path, val, train, names):
         raise UsageError(
             '{}:{}: label {} ({}) has no training images; {} validation '
             'image(s) are of classes absent from training: {}'.format(
-                val_path, list_line_numbers(val_path)[unknown[0]], label,
+                val_path, listfile.line_numbers(val_path)[unknown[0]], label,
                 names[label], len(unknown), ', '.join(map(str, classes))))
 
 
@@ -142,7 +183,7 @@ def check_images(list_path, pairs, root):
     if not missing:
         return pairs
     first = '{}:{}: {} not found'.format(
-        list_path, list_line_numbers(list_path)[missing[0]],
+        list_path, listfile.line_numbers(list_path)[missing[0]],
         os.path.join(root, pairs[missing[0]][0]))
     if len(missing) == len(pairs):
         raise UsageError('{}, nor any of the {} listed images (list paths '
@@ -161,11 +202,32 @@ def load_mean(spec, preprocess):
         spec = 'mean.npy' if preprocess == 'example' else 'none'
     if spec.lower() == 'none':
         return None
+    return read_mean(spec, '--mean {}'.format(spec),
+                     ' (make one with compute_mean.py, or pass --mean none)')
+
+
+def read_mean(path, what, advice=''):
+    """A mean image file as float32: a UsageError (`what`: the option and
+    file it names, then `advice`) for a file that is not one .npy array
+    or holds NaN or infinite values, which would train to a NaN loss."""
     try:
-        return numpy.load(spec).astype(numpy.float32)
+        mean = numpy.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
-        raise UsageError('--mean {}: {} (make one with compute_mean.py, or '
-                         'pass --mean none)'.format(spec, e))
+        raise UsageError('{}: {}{}'.format(what, ' '.join(str(e).split()),
+                                           advice))
+    if not isinstance(mean, numpy.ndarray):
+        mean.close()
+        raise UsageError('{}: an .npz archive, not a mean image (.npy){}'
+                         .format(what, advice))
+    if not numpy.issubdtype(mean.dtype, numpy.number):
+        raise UsageError('{}: holds {} values, not numbers{}'.format(
+            what, mean.dtype, advice))
+    mean = mean.astype(numpy.float32)
+    bad = int(mean.size - numpy.count_nonzero(numpy.isfinite(mean)))
+    if bad:
+        raise UsageError('{}: {} of its {} values are NaN or infinite{}'
+                         .format(what, bad, mean.size, advice))
+    return mean
 
 
 def check_mean(spec, mean, preprocess, insize):

@@ -3,7 +3,6 @@ snapshots, --resume auto, the random state inside every snapshot, and a
 one-line stop for a diverging loss or an exhausted GPU."""
 import os
 import re
-import shutil
 import sys
 
 import chainer
@@ -93,22 +92,12 @@ def newest_valid_snapshot(out):
     return None
 
 
-def _remove_writer_leftovers(out):
-    for name in os.listdir(out) if os.path.isdir(out) else ():
-        path = os.path.join(out, name)
-        if WRITER_LEFTOVER.match(name) and os.path.isdir(path):
-            shutil.rmtree(path, ignore_errors=True)
-            _say('removed {}, left by a save that was interrupted'
-                 .format(path))
-
-
 def resume(trainer, spec, out):
     """--resume: a trainer snapshot, or 'auto' for the newest valid one in
     `out` (none there: start from the beginning)."""
     if not spec:
         return None
-    if spec == 'auto':
-        _remove_writer_leftovers(out)
+    if spec == 'auto':  # (trainer.rundir.claim removed interrupted saves)
         path = newest_valid_snapshot(out)
         if path is None:
             _say('--resume auto: no snapshot in {}; starting from the '
