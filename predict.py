@@ -33,6 +33,7 @@ import numpy
 
 from imagedata.reader import ImageReadError
 from labeling.scan import is_image_name
+from trainer.errors import UsageError, storage_error, storage_failures
 
 MULTI_LABEL_THRESHOLD = 0.5  # a multi-label run's default --threshold
 WHICH_MODELS = ('best', 'final')  # results.run's, without importing Chainer
@@ -245,10 +246,28 @@ def main(argv=None):
         return 2
     if kernel_line:
         print(kernel_line, file=sys.stderr)
+    try:
+        with storage_failures(args.output or 'stdout',
+                              'the predictions before it are kept'):
+            failed = write_predictions(args, classifier, paths)
+    except UsageError as e:
+        print('error: {}'.format(e), file=sys.stderr)
+        return 2
+    return 1 if failed else 0
+
+
+def write_predictions(args, classifier, paths):
+    """Writes every prediction; returns the count of unreadable images."""
     names = list(classifier.class_names)
     top_k = min(args.top_k, len(names))
-    out = (open(args.output, 'w', newline='', encoding='utf-8')
-           if args.output else sys.stdout)
+    try:
+        out = (open(args.output, 'w', newline='', encoding='utf-8')
+               if args.output else sys.stdout)
+    except OSError as e:
+        stop = storage_error(e, args.output)
+        raise stop or UsageError('{}: cannot write the predictions ({})'
+                                 .format(args.output, e.strerror or e))
+    failed = 0
     try:
         writer = csv.writer(out) if args.csv else None
         if writer and not classifier.multi_label:
@@ -274,7 +293,7 @@ def main(argv=None):
     finally:
         if out is not sys.stdout:
             out.close()
-    return 1 if failed else 0
+    return failed
 
 
 def is_usage_error(e):

@@ -150,9 +150,10 @@ def build_forwards(arch, args):
     return model, forwards
 
 
-def timed(forward, x, count):
-    """Seconds of `count` passes, after one untimed one."""
-    forward(x)
+def timed(forward, x, count, warm_up=True):
+    """Seconds of `count` passes, after one untimed one if `warm_up`."""
+    if warm_up:
+        forward(x)
     seconds = []
     for _ in range(count):
         start = time.perf_counter()
@@ -173,8 +174,11 @@ def measure(arch, args):
     for round_ in range(ROUNDS):
         for variant, forward in forwards.items():
             singles[variant] += timed(forward, one, share)
+            # A large batch's first pass warms up once: the seconds of a
+            # pass dwarf another library's threads winding down.
             if len(batches[variant]) < args.batch_runs:
-                batches[variant] += timed(forward, many, batch_share)
+                batches[variant] += timed(forward, many, batch_share,
+                                          warm_up=round_ == 0)
     numbers = {}
     for variant in forwards:
         ms = numpy.array(singles[variant]) * 1e3

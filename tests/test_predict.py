@@ -71,3 +71,14 @@ def test_no_images_and_an_unreadable_list_are_one_line_errors(run, tmp_path,
     err = capsys.readouterr().err.strip()
     assert err.startswith('error: ') and 'none.txt' in err
     assert len(err.splitlines()) == 1
+
+
+def test_an_output_that_cannot_be_written_is_one_line(run, data, tmp_path,
+                                                      capsys):
+    root, _ = _images(data)
+    target = tmp_path / 'no' / 'such' / 'folder' / 'p.jsonl'
+    assert predict.main(['--run', run, root, '--jsonl', '-o',
+                         str(target)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith('error: ') and 'p.jsonl' in err[-1]
+    assert not any('Traceback' in line for line in err)
