@@ -98,6 +98,8 @@ class _Geometry(object):
         self.row_w = self.padded_w if self.wide else self.ow
         self.columns = self.oh * self.row_w
         self.chunk = max(1, min(self.n, -(-TARGET_COLUMNS // self.columns)))
+        # 1x1 with an image per product: no patch matrix at all.
+        self.direct = self.pointwise and self.chunk == 1
 
     def chunks(self):
         return blocks.chunks(self.n, self.chunk)
@@ -176,8 +178,39 @@ class _Geometry(object):
             :, :, :self.ow]
 
 
+def _pointwise_forward(x, w, g):
+    """A 1x1 convolution of images big enough for a product each: y[b] =
+    W x[b], straight from x into y (a patch matrix would be two copies)."""
+    w_matrix = w.reshape(g.out_c, g.k)
+    y = numpy.empty((g.n, g.out_c, g.oh, g.ow), dtype=x.dtype)
+    for b in range(g.n):
+        numpy.matmul(w_matrix, x[b].reshape(g.c, g.columns),
+                     out=_view(y[b], (g.out_c, g.columns)))
+    return y
+
+
+def _pointwise_backward(x, w, gy, g, want_x, want_w):
+    """(gx or None, gw or None) of _pointwise_forward, as directly."""
+    w_matrix = w.reshape(g.out_c, g.k)
+    gx = numpy.empty(x.shape, x.dtype) if want_x else None
+    gw = numpy.zeros((g.out_c, g.k), dtype=w.dtype) if want_w else None
+    gw_part = numpy.empty_like(gw) if want_w else None
+    for b in range(g.n):
+        gy_matrix = gy[b].reshape(g.out_c, g.columns)
+        if want_w:
+            numpy.matmul(gy_matrix, x[b].reshape(g.c, g.columns).T,
+                         out=gw_part)
+            gw += gw_part
+        if want_x:
+            numpy.matmul(w_matrix.T, gy_matrix,
+                         out=_view(gx[b], (g.c, g.columns)))
+    return gx, None if gw is None else gw.reshape(w.shape)
+
+
 def _patch_forward(x, w, g):
     """y = conv(x, w) through patch matrices (no bias)."""
+    if g.direct:
+        return _pointwise_forward(x, w, g)
     w_matrix = w.reshape(g.out_c, g.k)
     y = numpy.empty((g.n, g.out_c, g.oh, g.ow), dtype=x.dtype)
     padded = g.padded_buffer(x.dtype)
@@ -197,6 +230,8 @@ def _patch_forward(x, w, g):
 
 def _patch_backward(x, w, gy, g, want_x, want_w):
     """(gx or None, gw or None) through patch matrices."""
+    if g.direct:
+        return _pointwise_backward(x, w, gy, g, want_x, want_w)
     w_matrix = w.reshape(g.out_c, g.k)
     gx = numpy.empty(x.shape, x.dtype) if want_x else None
     gw = numpy.zeros((g.out_c, g.k), dtype=w.dtype) if want_w else None

@@ -21,6 +21,8 @@ with warnings.catch_warnings():
 CONVS = [
     ((2, 3, 5, 7), (4, 3, 1, 1), 1, 0, False),            # pointwise
     ((2, 3, 5, 7), (4, 3, 1, 1), 1, 0, True),
+    ((1, 3, 5, 7), (4, 3, 1, 1), 1, 0, False),            # pointwise, direct
+    ((2, 2, 48, 44), (3, 2, 1, 1), 1, 0, False),          # 2112 columns
     ((2, 3, 8, 8), (4, 3, 3, 3), 1, 0, False),            # wide
     ((2, 3, 8, 6), (4, 3, 3, 3), 1, 1, True),
     ((2, 2, 9, 7), (3, 2, 5, 5), 1, 2, False),
@@ -162,6 +164,13 @@ def test_only_some_gradients(want_x, want_w, monkeypatch):
     assert (gx is not None) == want_x and (gW is not None) == want_w
 
 
+def test_pointwise_products_go_straight_into_the_output_when_one_image_fills_them():
+    assert geometry((1, 3, 5, 7), (4, 3, 1, 1), 1, 0, False).direct
+    assert geometry((2, 2, 48, 44), (3, 2, 1, 1), 1, 0, False).direct
+    assert not geometry((2, 3, 5, 7), (4, 3, 1, 1), 1, 0, False).direct
+    assert not geometry((1, 3, 5, 7), (4, 3, 3, 3), 1, 1, False).direct
+
+
 def test_non_contiguous_input():
     rng = np.random.RandomState(1)
     base = rng.randn(3, 6, 9, 11).astype(np.float32)
@@ -172,8 +181,9 @@ def test_non_contiguous_input():
             check_against_chainer(x, W, None, rng, stride, pad, False)
 
 
-@pytest.mark.parametrize('case', [CONVS[4], CONVS[10], CONVS[0]],
-                         ids=[CONV_IDS[4], CONV_IDS[10], CONV_IDS[0]])
+@pytest.mark.parametrize('case', [CONVS[6], CONVS[12], CONVS[0], CONVS[2]],
+                         ids=[CONV_IDS[6], CONV_IDS[12], CONV_IDS[0],
+                              CONV_IDS[2]])
 def test_gradient_check(case):
     x_shape, w_shape, stride, pad, cover_all = case
     x, W, b, rng = inputs((1,) + x_shape[1:], w_shape, True, 2, np.float64)
