@@ -153,3 +153,27 @@ def make_read_only(directory, monkeypatch):
     monkeypatch.setattr(os, 'mkdir', mkdir)
     monkeypatch.setattr(os, 'open', open_for_writing)
     return errno.EROFS
+
+
+def write_lists(tmp_path, train, val, labels=None, folder='lists'):
+    """tmp_path/folder/train.txt, val.txt and labels.txt from text or bytes
+    (None: that file left out); returns the folder."""
+    where = tmp_path / folder
+    where.mkdir()
+    for name, content in (('train.txt', train), ('val.txt', val),
+                          ('labels.txt', labels)):
+        if isinstance(content, bytes):
+            (where / name).write_bytes(content)
+        elif content is not None:
+            (where / name).write_text(content)
+    return str(where)
+
+
+def train_args(data, lists_dir, out, *extra):
+    """train_imagenet.py on the lists in `lists_dir` over the tiny images
+    of `data`: the tiny DenseNet, no loader processes."""
+    import tiny_runs
+    return [os.path.join(lists_dir, 'train.txt'),
+            os.path.join(lists_dir, 'val.txt'),
+            '--root', os.path.join(data, 'images'), '--out', out,
+            '--loaderjob', '0'] + tiny_runs.TINY + list(extra)

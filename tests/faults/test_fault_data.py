@@ -17,7 +17,7 @@ from PIL import Image
 import compute_mean
 import tiny_runs
 import train_imagenet
-from fault_runs import one_line, tree_digest
+from fault_runs import one_line, train_args, tree_digest, write_lists
 from imagedata import listfile
 from imagedata.reader import MAX_PIXELS, ImageReadError, read_image
 from labeling import __main__ as labeling
@@ -29,19 +29,7 @@ VAL = 'red/8.png 0\ngreen/8.png 1\nblue/8.png 2\n'
 
 
 def lists(tmp_path, train=TRAIN, val=VAL, labels=None, folder='lists'):
-    where = tmp_path / folder
-    where.mkdir()
-    for name, text in (('train.txt', train), ('val.txt', val),
-                       ('labels.txt', labels)):
-        if text is not None:
-            (where / name).write_text(text)
-    return str(where)
-
-
-def train_args(data, where, out, *extra):
-    return [os.path.join(where, 'train.txt'), os.path.join(where, 'val.txt'),
-            '--root', os.path.join(data, 'images'), '--out', out,
-            '--loaderjob', '0'] + tiny_runs.TINY + list(extra)
+    return write_lists(tmp_path, train, val, labels, folder)
 
 
 def test_a_label_far_beyond_the_others_names_its_line_and_the_fix(

@@ -8,6 +8,7 @@ import pytest
 
 import tiny_runs
 import train_imagenet
+from fault_runs import write_lists
 from trainer import safety
 from tiny_runs import read_summary
 
@@ -17,13 +18,9 @@ GOOD_TRAIN = 'red/0.png 0\ngreen/0.png 1\nblue/0.png 2\nred/1.png 0\n'
 
 
 def lists(tmp_path, train=GOOD_TRAIN, val=GOOD_VAL, labels=None):
-    folder = tmp_path / 'lists'
-    folder.mkdir()
-    for name, text in (('train.txt', train), ('val.txt', val),
-                       ('labels.txt', labels)):
-        if text is not None:
-            (folder / name).write_text(text)
-    return str(folder / 'train.txt'), str(folder / 'val.txt')
+    folder = write_lists(tmp_path, train, val, labels)
+    return (os.path.join(folder, 'train.txt'),
+            os.path.join(folder, 'val.txt'))
 
 
 def one_line_error(capsys, args):

@@ -6,9 +6,9 @@ import os
 import pytest
 
 import compute_mean
-import tiny_runs
 import train_imagenet
-from fault_runs import one_line, tree_digest
+import fault_runs
+from fault_runs import one_line, train_args, tree_digest
 from results import evaluate
 from tiny_runs import read_summary
 
@@ -18,20 +18,8 @@ VAL = b'red/8.png 0\ngreen/8.png 1\nblue/8.png 2\n'
 LABELS = b'red\ngreen\nblue\n'
 
 
-def write_lists(tmp_path, train=TRAIN, val=VAL, labels=LABELS):
-    folder = tmp_path / 'lists'
-    folder.mkdir()
-    for name, content in (('train.txt', train), ('val.txt', val),
-                          ('labels.txt', labels)):
-        if content is not None:
-            (folder / name).write_bytes(content)
-    return str(folder)
-
-
-def train_args(data, lists, out, *extra):
-    return [os.path.join(lists, 'train.txt'), os.path.join(lists, 'val.txt'),
-            '--root', os.path.join(data, 'images'), '--out', out,
-            '--loaderjob', '0'] + tiny_runs.TINY + list(extra)
+def lists_dir(tmp_path, train=TRAIN, val=VAL, labels=LABELS):
+    return fault_runs.write_lists(tmp_path, train, val, labels)
 
 
 NOT_UTF8 = {
@@ -53,7 +41,7 @@ NOT_UTF8 = {
 @pytest.mark.parametrize('fault', sorted(NOT_UTF8))
 def test_training_on_text_that_is_not_utf8(fault, data, tmp_path, capsys):
     train, labels, name, expected = NOT_UTF8[fault]
-    lists = write_lists(tmp_path, train=train, labels=labels)
+    lists = lists_dir(tmp_path, train=train, labels=labels)
     before = tree_digest(lists)
     assert train_imagenet.main(train_args(
         data, lists, str(tmp_path / 'out'))) == 2
@@ -64,7 +52,7 @@ def test_training_on_text_that_is_not_utf8(fault, data, tmp_path, capsys):
 
 
 def test_compute_mean_on_a_list_that_is_not_utf8(data, tmp_path, capsys):
-    lists = write_lists(tmp_path, train=TRAIN + b'blue/1.png\xa0 2\n')
+    lists = lists_dir(tmp_path, train=TRAIN + b'blue/1.png\xa0 2\n')
     before = tree_digest(lists)
     assert compute_mean.main([
         os.path.join(lists, 'train.txt'), '--root',
@@ -78,7 +66,7 @@ def test_compute_mean_on_a_list_that_is_not_utf8(data, tmp_path, capsys):
 
 
 def test_compute_mean_with_labels_that_are_not_utf8(data, tmp_path, capsys):
-    lists = write_lists(tmp_path, labels=b'red\n\xe0\n')
+    lists = lists_dir(tmp_path, labels=b'red\n\xe0\n')
     assert compute_mean.main([
         os.path.join(lists, 'train.txt'), '--root',
         os.path.join(data, 'images'), '--insize', '8', '--output',
@@ -89,7 +77,7 @@ def test_compute_mean_with_labels_that_are_not_utf8(data, tmp_path, capsys):
 
 
 def test_evaluating_on_a_list_that_is_not_utf8(run, tmp_path, capsys):
-    lists = write_lists(tmp_path, val=VAL + b'\xc3( 1\n')
+    lists = lists_dir(tmp_path, val=VAL + b'\xc3( 1\n')
     assert evaluate.main([run, os.path.join(lists, 'val.txt'), '--out',
                           str(tmp_path / 'eval')]) == 2
     assert one_line(capsys.readouterr().err).startswith(
@@ -99,7 +87,7 @@ def test_evaluating_on_a_list_that_is_not_utf8(run, tmp_path, capsys):
 
 def test_a_byte_order_mark_is_read_through(data, tmp_path, capsys):
     # Notepad's UTF-8: a BOM before the first path and the first name.
-    lists = write_lists(tmp_path, train=BOM + TRAIN, val=BOM + VAL,
+    lists = lists_dir(tmp_path, train=BOM + TRAIN, val=BOM + VAL,
                         labels=BOM + LABELS)
     out = str(tmp_path / 'out')
     assert train_imagenet.main(train_args(data, lists, out, '--test')) == 0
@@ -111,7 +99,7 @@ def test_a_byte_order_mark_is_read_through(data, tmp_path, capsys):
 
 def test_compute_mean_reads_every_line_of_a_list_with_a_bom(
         data, tmp_path, capsys):
-    lists = write_lists(tmp_path, train=BOM + TRAIN)
+    lists = lists_dir(tmp_path, train=BOM + TRAIN)
     clean = str(tmp_path / 'clean.txt')
     assert compute_mean.main([
         os.path.join(lists, 'train.txt'), '--root',
