@@ -28,6 +28,7 @@ from imagedata.reader import ImageReadError
 from results import summary
 from results.run import WHICH_MODELS, Run
 from serving.chainer_classifier import ChainerClassifier
+from trainer.errors import UsageError, storage_failures
 
 TOLERANCE = 1e-4  # max abs difference of the probabilities
 RANDOM_CROPS = 4
@@ -109,9 +110,10 @@ def main(argv=None):
             model, mean=run.mean(), class_names=run.class_names,
             arch=run.arch, preprocess=run.preprocess,
             multi_label=run.multi_label)
-        with open(output, 'wb') as f:
+        with storage_failures(output, 'the run is unchanged'), \
+                open(output, 'wb') as f:
             f.write(proto.SerializeToString())
-    except (summary.SummaryError, OSError) as e:
+    except (summary.SummaryError, UsageError, OSError) as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 2
     except onnx_export.UnsupportedFunction as e:

@@ -129,3 +129,17 @@ def test_predict_onnx_runs_without_chainer(run, tmp_path):
         SAMPLE[:2], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 2
+
+
+def test_export_of_a_run_with_no_intact_model_is_one_line(run, tmp_path,
+                                                          capsys):
+    import shutil
+    copy = tmp_path / 'run'
+    shutil.copytree(run, str(copy))
+    for name in ('model.npz', 'model_best.npz'):
+        (copy / name).write_bytes(b'PK\x03\x04 truncated')
+    assert export_onnx.main([str(copy), '-o', str(tmp_path / 'm.onnx')]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith('error: ') and 'model' in err[-1]
+    assert not any('Traceback' in line for line in err)
+    assert not (tmp_path / 'm.onnx').exists()
