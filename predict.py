@@ -36,7 +36,6 @@ from labeling.scan import is_image_name
 from trainer.errors import UsageError, storage_error, storage_failures
 
 MULTI_LABEL_THRESHOLD = 0.5  # a multi-label run's default --threshold
-WHICH_MODELS = ('best', 'final')  # results.run's, without importing Chainer
 
 
 class InputError(Exception):
@@ -65,9 +64,6 @@ def parse_args(argv):
     source.add_argument('--onnx', metavar='MODEL',
                         help='an ONNX model of export_onnx.py, run by '
                              'onnxruntime')
-    parser.add_argument('--model', choices=WHICH_MODELS, default='best',
-                        help='with --run: model_best.npz or the final '
-                             'model.npz (default %(default)s)')
     parser.add_argument('--top-k', '-k', type=int, default=3,
                         help='classes to show per image (default '
                              '%(default)s)')
@@ -91,8 +87,12 @@ def parse_args(argv):
                         help='one CSV row per image')
     parser.add_argument('--output', '-o', metavar='FILE', default=None,
                         help='write the predictions here (default: stdout)')
-    if not onnx:  # the device options need Chainer; --onnx runs without
+    if not onnx:  # the run's options need Chainer; --onnx runs without
+        from results.run import WHICH_MODELS
         from trainer import device as devices
+        parser.add_argument('--model', choices=WHICH_MODELS, default='best',
+                            help='model_best.npz or the final model.npz '
+                                 '(default %(default)s)')
         devices.add_device_options(parser)
     args = parser.parse_args(argv)
     if not args.images and not args.list:
@@ -108,22 +108,22 @@ def parse_args(argv):
 
 def list_paths(path, root):
     """The image paths of a list file (a trailing label is dropped)."""
-    from imagedata.listfile import parse_labels, parse_line
-    paths = []
+    from imagedata.listfile import parse_labels, parse_line, read_text_lines
     try:
-        with open(path, encoding='utf-8-sig') as f:
-            for line in f:
-                parsed = parse_line(line)
-                if parsed is None:
-                    continue
-                image, field = parsed
-                try:
-                    parse_labels(field) if field is not None else None
-                except ValueError:  # no label: the whole line is the path
-                    image = line.strip()
-                paths.append(os.path.join(root, image))
-    except (OSError, UnicodeDecodeError) as e:
+        lines = read_text_lines(path)  # not UTF-8: a ListError, one line
+    except OSError as e:
         raise InputError('{}: cannot read the list ({})'.format(path, e))
+    paths = []
+    for line in lines:
+        parsed = parse_line(line)
+        if parsed is None:
+            continue
+        image, field = parsed
+        try:
+            parse_labels(field) if field is not None else None
+        except ValueError:  # no label: the whole line is the path
+            image = line.strip()
+        paths.append(os.path.join(root, image))
     return paths
 
 
@@ -159,24 +159,22 @@ def load_classifier(args):
     return classifier, devices.KERNEL_LINES[cpu_kernels]
 
 
-def predictions(classifier, paths, batchsize):
-    """(path, probabilities) in order; unreadable images reported on
-    stderr and left out. Returns the count of those at the end."""
+def predictions(classifier, paths, batchsize, skipped):
+    """(path, probabilities) in order; unreadable images are reported on
+    stderr and appended to `skipped` instead."""
     batch = []
-    failed = 0
     for k, path in enumerate(paths):
         try:
             batch.append((path, classifier.crop(path)))
         except ImageReadError as e:
             print('skipped {}'.format(e), file=sys.stderr)
-            failed += 1
+            skipped.append(path)
         if batch and (len(batch) == batchsize or k == len(paths) - 1):
             probs = classifier.probabilities(numpy.stack([c for _, c in
                                                           batch]))
             for (name, _), p in zip(batch, probs):
                 yield name, p
             batch = []
-    yield None, failed
 
 
 def answer(path, probs, names, top_k, threshold, multi_label):
@@ -195,12 +193,10 @@ def answer(path, probs, names, top_k, threshold, multi_label):
         if threshold is not None:
             record['unsure'] = bool(probs[order[0]] < threshold)
             record['threshold'] = threshold
-    record['scores'] = probs
     return record
 
 
-def write_text(out, record, names):
-    probs = record.pop('scores')
+def write_text(out, record, probs, names):
     if 'labels' in record:
         if not record['labels']:
             out.write('{}  [no label reaches {:.3f}; highest: {} {:.3f}]\n'
@@ -225,7 +221,6 @@ def write_text(out, record, names):
 
 
 def csv_row(record):
-    record.pop('scores')
     row = [record['path'], record['label'], record['probability']]
     if 'labels' in record:
         return row + [';'.join(record['labels'])]
@@ -267,7 +262,7 @@ def write_predictions(args, classifier, paths):
         stop = storage_error(e, args.output)
         raise stop or UsageError('{}: cannot write the predictions ({})'
                                  .format(args.output, e.strerror or e))
-    failed = 0
+    skipped = []
     try:
         writer = csv.writer(out) if args.csv else None
         if writer and not classifier.multi_label:
@@ -277,29 +272,27 @@ def write_predictions(args, classifier, paths):
                 ['unsure'] if args.threshold is not None else []))
         elif writer:
             writer.writerow(['path', 'label', 'probability', 'labels'])
-        for path, probs in predictions(classifier, paths, args.batchsize):
-            if path is None:
-                failed = probs
-                break
+        for path, probs in predictions(classifier, paths, args.batchsize,
+                                       skipped):
             record = answer(path, probs, names, top_k, args.threshold,
                             classifier.multi_label)
             if args.jsonl:
-                record.pop('scores')
                 out.write(json.dumps(record, ensure_ascii=False) + '\n')
             elif writer:
                 writer.writerow(csv_row(record))
             else:
-                write_text(out, record, names)
+                write_text(out, record, probs, names)
     finally:
         if out is not sys.stdout:
             out.close()
-    return failed
+    return len(skipped)
 
 
 def is_usage_error(e):
     """The errors a user can fix from the message alone."""
+    from imagedata.listfile import ListError
     from serving.onnx_runtime import OnnxError
-    if isinstance(e, (InputError, OnnxError, OSError)):
+    if isinstance(e, (InputError, ListError, OnnxError, OSError)):
         return True
     try:
         from results.summary import SummaryError

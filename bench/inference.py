@@ -41,7 +41,8 @@ import kernels  # noqa: E402
 import models  # noqa: E402
 from results import summary  # noqa: E402
 from results.table import millions  # noqa: E402
-from train_speed import DRY_OPTIONS, N_CLASS, random_batch  # noqa: E402
+from train_speed import (DRY_OPTIONS, N_CLASS, random_batch,  # noqa: E402
+                         torch_available)
 
 VARIANTS = ('chainer', 'kernels', 'pytorch', 'onnxruntime')
 ROUNDS = 3
@@ -83,13 +84,13 @@ def parse_args(argv):
 
 
 def installed(variant):
-    module = {'pytorch': 'torch', 'onnxruntime': 'onnxruntime'}.get(variant)
-    if module is None:
+    if variant == 'pytorch':
+        return torch_available()
+    if variant != 'onnxruntime':
         return True
-    try:
-        __import__(module)
-        if variant == 'onnxruntime':
-            __import__('onnx')
+    try:  # the export needs onnx, the session onnxruntime
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
     except ImportError:
         return False
     return True

@@ -89,11 +89,8 @@ def millions(count):
 
 def parameter_count(run):
     """The run's network's parameters, rebuilt from its summary."""
-    import models
-    model = models.get_model(run['arch'], int(run['n_class']),
-                             insize=int(run['insize']),
-                             **run.get('model_options', {}))
-    return model.count_params()
+    from results.run import Run
+    return Run(run['run_dir']).build_model().count_params()
 
 
 def load_latency(path):

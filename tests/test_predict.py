@@ -82,3 +82,12 @@ def test_an_output_that_cannot_be_written_is_one_line(run, data, tmp_path,
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith('error: ') and 'p.jsonl' in err[-1]
     assert not any('Traceback' in line for line in err)
+
+
+def test_a_list_that_is_not_utf8_names_its_line(run, tmp_path, capsys):
+    listed = tmp_path / 'latin1.txt'
+    listed.write_bytes(b'red/0.png 0\nbleu/\xe9t\xe9.png 2\n')
+    assert predict.main(['--run', run, '--list', str(listed)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [err[-1]] and err[-1].startswith('error: ')
+    assert 'latin1.txt:2' in err[-1] and '0xe9' in err[-1]
