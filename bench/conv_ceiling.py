@@ -142,15 +142,24 @@ def layer_runs(x_shape, w_shape, stride, pad, phase, input_layer):
     return ours_backward, numpy_gemm, torch_backward, torch_gemm
 
 
-def measure(arch, batchsize, repeats, phase):
+def layer_times(arch, batchsize, repeats, phase, ways=WAYS):
+    """(calls, seconds per way in WAYS) for each distinct convolution of
+    the network; the ways not in `ways` are not timed (0)."""
     insize, layers = convolution_layers(arch, batchsize)
-    totals = [0.0] * len(WAYS)
     for (x_shape, w_shape, stride, pad), calls in layers.items():
         input_layer = x_shape[1:] == (3, insize, insize)
         runs = layer_runs(x_shape, w_shape, stride, pad, phase, input_layer)
-        for k, run in enumerate(runs):
-            totals[k] += calls * median_seconds(run, repeats)
-    return insize, sum(layers.values()), totals
+        yield calls, [median_seconds(run, repeats) if way in ways else 0.0
+                      for way, run in zip(WAYS, runs)]
+
+
+def measure(arch, batchsize, repeats, phase):
+    """(convolution calls, seconds per way in WAYS) of the network."""
+    count, totals = 0, [0.0] * len(WAYS)
+    for calls, seconds in layer_times(arch, batchsize, repeats, phase):
+        count += calls
+        totals = [t + calls * s for t, s in zip(totals, seconds)]
+    return count, totals
 
 
 def main(argv=None):
@@ -171,8 +180,8 @@ def main(argv=None):
     print('|---|---|---:|' + '---:|' * (len(WAYS) + 3))
     for arch in args.arch or ['nin', 'googlenet']:
         for phase in ('forward', 'backward'):
-            _, count, totals = measure(arch, args.batchsize, args.repeats,
-                                       phase)
+            count, totals = measure(arch, args.batchsize, args.repeats,
+                                    phase)
             ours, gemm, torch_conv, torch_gemm = totals
             print('| {} | {} | {} | {} | {:.2f} | {:.2f} | {:.2f} |'.format(
                 arch, phase, count,

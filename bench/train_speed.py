@@ -39,6 +39,7 @@ import chainer  # noqa: E402
 import numpy  # noqa: E402
 
 import kernels  # noqa: E402
+from kernels import allocator  # noqa: E402
 import models  # noqa: E402
 from results import summary  # noqa: E402
 from trainer.device import cudnn_status  # noqa: E402
@@ -69,6 +70,11 @@ def parse_args(argv):
                              'only when it is importable)')
     parser.add_argument('--out', default=None,
                         help='also write the table (Markdown) here')
+    parser.add_argument('--default-malloc', action='store_true',
+                        help="leave glibc's allocator as it is instead of "
+                             'keeping freed memory, as a CPU training run '
+                             'does (kernels/allocator.py; it applies to '
+                             'every variant of the process)')
     parser.add_argument('--dry-run', action='store_true',
                         help='CPU, {batchsize} images, {warmup}+{steps} '
                              'steps, a shallow DenseNet'.format(**DRY))
@@ -219,6 +225,10 @@ def main(argv=None):
     device = chainer.get_device('@numpy' if args.gpu < 0 else
                                 '@cupy:{}'.format(args.gpu))
     device.use()
+    # As train_imagenet.py does on the CPU; process-wide, so every variant
+    # runs with it.
+    args.kept_memory = (device.xp is numpy and not args.default_malloc
+                        and allocator.keep_freed_memory())
     was_installed = kernels.installed()
     print(describe(device, args))
     header, rule = table_header(args.variants, device.xp is numpy)
@@ -302,8 +312,12 @@ def describe(device, args):
         import cupy
         versions += ', CuPy {}; {}'.format(
             cupy.__version__, cudnn_status(device))
-    elif args.dry_run:
-        where += ' (dry run: tiny, not a measurement)'
+    else:
+        versions += ', glibc malloc {}'.format(
+            'keeping freed memory (kernels/allocator.py)'
+            if args.kept_memory else 'as it is')
+        if args.dry_run:
+            where += ' (dry run: tiny, not a measurement)'
     if 'pytorch' in args.variants:
         import torch
         versions += ', PyTorch {} ({} threads)'.format(

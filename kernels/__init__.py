@@ -96,9 +96,12 @@ def add_argument(parser):
 def select(on_cpu, reference=False):
     """The one decision on this process's kernels: installed for a CPU run
     unless `reference` (--reference-kernels); never for a GPU run, whose
-    CuPy arrays they would only pass on. Returns what a run records:
-    'kernels/', 'chainer' or 'none'."""
+    CuPy arrays they would only pass on. A CPU run also keeps the memory
+    its steps free (kernels/allocator.py), whichever kernels it uses.
+    Returns what a run records: 'kernels/', 'chainer' or 'none'."""
     use(on_cpu and not reference)
     if not on_cpu:
         return 'none'
+    from kernels import allocator
+    allocator.keep_freed_memory()
     return 'chainer' if reference else 'kernels/'

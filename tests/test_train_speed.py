@@ -25,6 +25,7 @@ def test_dry_run_writes_a_row_with_both_chainer_variants(tmp_path, capsys):
     lines = out.read_text().splitlines()
     assert lines[0].startswith('cpu (') and '(dry run' in lines[0]
     assert 'batch 2, median of 2 steps after 1' in lines[0]
+    assert 'glibc malloc ' in lines[0]  # the allocator the steps ran with
     assert lines[2] == ('| arch | Chainer images/s | Chainer + kernels/ '
                         'images/s | kernels/ / Chainer | Chainer peak MiB | '
                         'Chainer + kernels/ peak MiB | memory kernels/ / '
