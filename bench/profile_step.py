@@ -119,11 +119,9 @@ def report(timer, update_seconds, total, steps, batchsize):
     return '\n'.join(lines)
 
 
-def profile_pytorch(model, x, t, steps, warmup, top=16):
-    """The PyTorch twin's step: (operator, self ms per step) rows, largest
-    first, and the step's ms."""
+def pytorch_training_step(model, x, t):
+    """One MomentumSGD step of the PyTorch twin on (x, t), as a callable."""
     import torch
-    from torch.profiler import ProfilerActivity, profile as torch_profile
     from torch_twin import TorchTwin
     twin = TorchTwin(model, x, t)
     x, t = torch.from_numpy(x), torch.from_numpy(t)
@@ -133,6 +131,14 @@ def profile_pytorch(model, x, t, steps, warmup, top=16):
         optimizer.zero_grad()
         twin(x, t).backward()
         optimizer.step()
+    return step
+
+
+def profile_pytorch(model, x, t, steps, warmup, top=16):
+    """The PyTorch twin's step: (operator, self ms per step) rows, largest
+    first, and the step's seconds."""
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+    step = pytorch_training_step(model, x, t)
     for _ in range(warmup):
         step()
     start = time.perf_counter()

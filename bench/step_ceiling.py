@@ -49,7 +49,8 @@ import kernels  # noqa: E402
 from kernels import allocator  # noqa: E402
 import models  # noqa: E402
 from conv_ceiling import WAYS, blas_name, layer_times  # noqa: E402
-from profile_step import profile, profile_pytorch  # noqa: E402
+from profile_step import (  # noqa: E402
+    profile, profile_pytorch, pytorch_training_step)
 from train_speed import random_batch  # noqa: E402
 
 GOALS = {'densenet': 0.8}  # issue 17's goals; 1.0 for the others
@@ -91,22 +92,12 @@ def our_step(arch, batchsize, steps, warmup):
 
 def pytorch_step(arch, batchsize, steps, warmup):
     """(step s without the profiler, the convolutions' part of it)."""
-    import torch
-    from torch_twin import TorchTwin
     model = models.get_model(arch, models.N_CLASS)
     x, t = random_batch(model.insize, batchsize)
     rows, profiled = profile_pytorch(model, x, t, steps, warmup, top=None)
     conv_share = sum(ms for name, _, ms in rows if 'conv' in name) / 1e3 \
         / profiled
-    twin = TorchTwin(model, x, t)
-    tx, tt = torch.from_numpy(x), torch.from_numpy(t)
-    optimizer = torch.optim.SGD(twin.parameters(), lr=0.01, momentum=0.9)
-
-    def train():
-        optimizer.zero_grad()
-        twin(tx, tt).backward()
-        optimizer.step()
-    step = median_step(train, steps, 1)
+    step = median_step(pytorch_training_step(model, x, t), steps, 1)
     # The profiler slows the step: its convolutions' share, not their
     # time, carries over to the step timed without it.
     return step, step * conv_share
