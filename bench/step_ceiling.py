@@ -41,14 +41,14 @@ sys.path.insert(0, os.path.dirname(HERE))
 import chainer_compat  # noqa: F401,E402
 
 import argparse  # noqa: E402
-import time  # noqa: E402
 
 import chainer  # noqa: E402
 
 import kernels  # noqa: E402
 from kernels import allocator  # noqa: E402
 import models  # noqa: E402
-from conv_ceiling import WAYS, blas_name, layer_times  # noqa: E402
+from conv_ceiling import (  # noqa: E402
+    WAYS, blas_name, layer_times, median_seconds)
 from profile_step import (  # noqa: E402
     profile, profile_pytorch, pytorch_training_step)
 from train_speed import random_batch  # noqa: E402
@@ -58,16 +58,6 @@ COLUMNS = ('network', 'ours ms', 'PyTorch ms', 'now',
            'ours conv ms', 'floor conv ms', 'PyTorch conv ms',
            'ours other ms', 'PyTorch other ms', 'ceiling A', 'ceiling B',
            'goal')
-
-
-def median_step(step, steps, warmup):
-    times = []
-    for k in range(warmup + steps):
-        start = time.perf_counter()
-        step()
-        if k >= warmup:
-            times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
 
 
 def our_step(arch, batchsize, steps, warmup):
@@ -82,7 +72,7 @@ def our_step(arch, batchsize, steps, warmup):
         timer, _, total = profile(model, x, t, steps, warmup)
         optimizer = chainer.optimizers.MomentumSGD(lr=0.01, momentum=0.9)
         optimizer.setup(model)
-        step = median_step(lambda: optimizer.update(model, x, t), steps, 1)
+        step = median_seconds(lambda: optimizer.update(model, x, t), steps)
     finally:
         kernels.use(was_installed)
     conv = sum(seconds for (name, _), seconds in timer.seconds.items()
@@ -97,7 +87,7 @@ def pytorch_step(arch, batchsize, steps, warmup):
     rows, profiled = profile_pytorch(model, x, t, steps, warmup, top=None)
     conv_share = sum(ms for name, _, ms in rows if 'conv' in name) / 1e3 \
         / profiled
-    step = median_step(pytorch_training_step(model, x, t), steps, 1)
+    step = median_seconds(pytorch_training_step(model, x, t), steps)
     # The profiler slows the step: its convolutions' share, not their
     # time, carries over to the step timed without it.
     return step, step * conv_share

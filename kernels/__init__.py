@@ -12,6 +12,8 @@ bench/train_speed.py measures both.
 import contextlib
 import importlib
 
+from kernels import allocator
+
 # (Chainer module, name in it, our module, our function)
 REPLACEMENTS = (
     ('chainer.functions.connection.convolution_2d', 'convolution_2d',
@@ -102,6 +104,5 @@ def select(on_cpu, reference=False):
     use(on_cpu and not reference)
     if not on_cpu:
         return 'none'
-    from kernels import allocator
     allocator.keep_freed_memory()
     return 'chainer' if reference else 'kernels/'
