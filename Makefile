@@ -50,11 +50,11 @@ SPEED_ARGS ?=
 # damaged venv repairs itself). torch pulls a setuptools without
 # pkg_resources, which Chainer's build and Chainer itself need: the older
 # one goes in after torch.
-TORCH_CHECK = $(TORCH_VENV)/bin/python -c "import chainer_compat, torch, chainer, PIL, onnx, onnxruntime" 2>/dev/null
+TORCH_CHECK = $(TORCH_VENV)/bin/python -c "import chainer_compat, torch, chainer, PIL, onnx, onnxruntime, numba" 2>/dev/null
 torch-venv:
 	@$(TORCH_CHECK) || { echo "Setting up $(TORCH_VENV)" && \
 	  $(PYTHON) -m venv $(TORCH_VENV) && \
-	  $(TORCH_VENV)/bin/pip install -q --disable-pip-version-check "torch==2.13.0" pillow onnx onnxruntime && \
+	  $(TORCH_VENV)/bin/pip install -q --disable-pip-version-check "torch==2.13.0" pillow onnx onnxruntime "numba>=0.61" && \
 	  $(TORCH_VENV)/bin/pip install -q --disable-pip-version-check "setuptools>=64,<70" wheel && \
 	  $(TORCH_VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation chainer==7.8.1 && \
 	  $(TORCH_CHECK); }

@@ -13,13 +13,16 @@ step so that they share the machine's ups and downs; the median of the
 timed steps after --warmup untimed ones. Variants:
 
   reference  Chainer with its own functions (--reference-kernels)
-  kernels    Chainer with kernels/ (CPU only: on a GPU both are CuPy's)
+  kernels    Chainer with kernels/ (CPU only: on a GPU both are CuPy's),
+             with kernels/compiled.py's loops when numba is installed
+  kernels-numpy  the same without them (KERNELS_COMPILED=0)
   pytorch    bench/torch_twin.py: the same network read off the Chainer
              graph, same weights; checked to have the same parameter count
              and to compute the same loss before anything is timed
 
-The ratios come last: kernels/reference (what kernels/ gains) and
-Chainer/PyTorch (the gap left). No data is read: this measures the
+The ratios come last: kernels/reference (what kernels/ gains),
+kernels/kernels-numpy (what numba gains) and Chainer/PyTorch (the gap
+left). No data is read: this measures the
 networks, not the image loader (bench/feeder.py does that).
 """
 import os
@@ -39,7 +42,7 @@ import chainer  # noqa: E402
 import numpy  # noqa: E402
 
 import kernels  # noqa: E402
-from kernels import allocator  # noqa: E402
+from kernels import allocator, compiled  # noqa: E402
 import models  # noqa: E402
 from results import summary  # noqa: E402
 from trainer.device import cudnn_status  # noqa: E402
@@ -83,12 +86,14 @@ def parse_args(argv):
         vars(args).update(DRY, gpu=-1)
     args.arch = args.arch or list(BLOG_ARCHS)
     args.variants = [v for v in args.variants.split(',') if v]
-    unknown = set(args.variants) - {'reference', 'kernels', 'pytorch'}
+    unknown = set(args.variants) - set(NAMES)
     if unknown:
         parser.error('unknown variant(s): {}'.format(', '.join(unknown)))
-    if args.gpu >= 0 and 'kernels' in args.variants:
+    cpu_only = [v for v in args.variants if v.startswith('kernels')]
+    if args.gpu >= 0 and cpu_only:
         # kernels/ replaces CPU functions only: one Chainer row on a GPU.
-        args.variants.remove('kernels')
+        for variant in cpu_only:
+            args.variants.remove(variant)
         if 'reference' not in args.variants:
             args.variants.insert(0, 'reference')
     if 'pytorch' in args.variants and not torch_available():
@@ -121,8 +126,9 @@ def random_batch(insize, batchsize, n_class=N_CLASS):
 class ChainerStep(object):
     """One MomentumSGD training step of a Chainer model."""
 
-    def __init__(self, model, device, x, t, fast):
+    def __init__(self, model, device, x, t, fast, compiled_loops=True):
         self.fast = fast
+        self.compiled_loops = compiled_loops and compiled.enabled()
         model.to_device(device)
         self.model = model
         self.device = device
@@ -133,6 +139,7 @@ class ChainerStep(object):
 
     def __call__(self):
         kernels.use(self.fast)
+        compiled.ENABLED = self.compiled_loops
         with chainer.using_device(self.device):
             self.optimizer.update(self.model, self.x, self.t)
         if self.device.xp is not numpy:
@@ -189,8 +196,9 @@ def make_steps(arch, args, device):
         if variant == 'pytorch':
             steps[variant] = TorchStep(model, x, t, args.gpu)
         else:
-            steps[variant] = ChainerStep(model, device, x, t,
-                                         fast=variant == 'kernels')
+            steps[variant] = ChainerStep(
+                model, device, x, t, fast=variant.startswith('kernels'),
+                compiled_loops=variant == 'kernels')
     return steps
 
 
@@ -229,7 +237,7 @@ def main(argv=None):
     # runs with it.
     args.kept_memory = (device.xp is numpy and not args.default_malloc
                         and allocator.keep_freed_memory())
-    was_installed = kernels.installed()
+    was_installed, was_compiled = kernels.installed(), compiled.ENABLED
     print(describe(device, args))
     header, rule = table_header(args.variants, device.xp is numpy)
     print(header)
@@ -245,6 +253,7 @@ def main(argv=None):
             print(rows[-1], flush=True)
     finally:
         kernels.use(was_installed)
+        compiled.ENABLED = was_compiled
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)),
                     exist_ok=True)
@@ -256,7 +265,7 @@ def main(argv=None):
 
 
 NAMES = {'reference': 'Chainer', 'kernels': 'Chainer + kernels/',
-         'pytorch': 'PyTorch'}
+         'kernels-numpy': 'kernels/ without numba', 'pytorch': 'PyTorch'}
 
 
 def memory_names(variants, on_cpu):
@@ -269,7 +278,7 @@ def table_header(variants, on_cpu=False):
     columns += [r[0] for r in ratio_names(variants)]
     measured = memory_names(variants, on_cpu)
     columns += ['{} peak MiB'.format(NAMES[v]) for v in measured]
-    if len(measured) == 2:
+    if {'kernels', 'reference'} <= set(measured):
         columns.append('memory kernels/ / Chainer')
     header = '| ' + ' | '.join(columns) + ' |'
     rule = '|---|' + '---:|' * (len(columns) - 1)
@@ -281,6 +290,8 @@ def ratio_names(variants):
     ratios = []
     if 'kernels' in variants and 'reference' in variants:
         ratios.append(('kernels/ / Chainer', 'kernels', 'reference'))
+    if 'kernels' in variants and 'kernels-numpy' in variants:
+        ratios.append(('numba gain', 'kernels', 'kernels-numpy'))
     if 'pytorch' in variants:
         ours = 'kernels' if 'kernels' in variants else 'reference'
         if ours in variants:
@@ -298,7 +309,7 @@ def format_row(arch, rate, variants, memory=None):
               for _, a, b in ratio_names(variants)]
     measured = [v for v in variants if v in memory]
     cells += ['{:.0f}'.format(memory[v]) for v in measured]
-    if len(measured) == 2:
+    if {'kernels', 'reference'} <= set(measured):
         cells.append('{:.2f}'.format(memory['kernels'] /
                                      max(memory['reference'], 1e-9)))
     return '| ' + ' | '.join(cells) + ' |'
@@ -313,9 +324,12 @@ def describe(device, args):
         versions += ', CuPy {}; {}'.format(
             cupy.__version__, cudnn_status(device))
     else:
-        versions += ', glibc malloc {}'.format(
+        versions += ', glibc malloc {}, {}'.format(
             'keeping freed memory (kernels/allocator.py)'
-            if args.kept_memory else 'as it is')
+            if args.kept_memory else 'as it is',
+            'numba {} ({} threads)'.format(compiled.numba.__version__,
+                                           compiled.numba.get_num_threads())
+            if compiled.enabled() else 'no numba')
         if args.dry_run:
             where += ' (dry run: tiny, not a measurement)'
     if 'pytorch' in args.variants:

@@ -10,6 +10,9 @@ matrix-vector products, each row's variance is taken about its own mean
 (as precise as numpy's two-pass var), and the rows are combined per channel
 in float64. The output is then one multiply-add per row, y = x * scale +
 shift, and the gradient likewise gx = gy * a + x * b + c per channel.
+With numba (kernels/compiled.py) each of those steps is instead one
+compiled pass, parallel over channels: the statistics (two passes about
+the channel's mean), the gradient's two sums, and each multiply-add.
 
 Only float32/float64 NCHW input with gamma and beta of the same dtype and
 the default axis takes this path; everything else (other axes or ranks,
@@ -28,7 +31,7 @@ from chainer.functions.normalization.batch_normalization import (
 from chainer.utils import argument
 from chainer.utils import type_check
 
-from kernels import blocks
+from kernels import blocks, compiled
 # Below this row length one batched BLAS dot per row costs more than
 # squaring the block in place and summing with a matrix-vector product.
 _BATCHED_DOT_MIN = 128
@@ -52,6 +55,10 @@ class _Rows(object):
 
     def view(self, a):
         return numpy.ascontiguousarray(a).reshape(self.count, self.length)
+
+    def per_channel(self, rows):
+        """The rows as (N, C, H * W), as kernels/compiled.py takes them."""
+        return rows.reshape(self.n, self.c, self.length)
 
     def blocks(self):
         return blocks.chunks(self.count, self.chunk)
@@ -108,6 +115,34 @@ def _multiply_add(rows, x, scale, shift, out):
         out[part] += shift[part]
 
 
+def _gradient_sums(rows, x, gy, bn):
+    """Per-channel sum(gy) and sum(gy * x_hat), float64."""
+    mean_rows = rows.per_row(bn.mean)
+    gy_sums = numpy.empty(rows.count, rows.dtype)
+    gy_dots = numpy.empty(rows.count, rows.dtype)
+    scratch = rows.scratch()
+    for part in rows.blocks():
+        centered = scratch[:part.stop - part.start]
+        numpy.subtract(x[part], mean_rows[part], out=centered)
+        rows.sums(gy[part], gy_sums[part])
+        rows.dots(gy[part], centered, gy_dots[part])
+    return (rows.per_channel_sum(gy_sums),
+            rows.per_channel_sum(gy_dots) * bn.inv_std)
+
+
+def _gradient_affine(rows, x, gy, x_scale, gy_scale, shift, out):
+    """out = x * x_scale + gy * gy_scale + shift, per row."""
+    gy_scale, x_scale = rows.per_row(gy_scale), rows.per_row(x_scale)
+    shift = rows.per_row(shift)
+    scratch = rows.scratch()
+    for part in rows.blocks():
+        scaled_x = scratch[:part.stop - part.start]
+        numpy.multiply(x[part], x_scale[part], out=scaled_x)
+        numpy.multiply(gy[part], gy_scale[part], out=out[part])
+        out[part] += scaled_x
+        out[part] += shift[part]
+
+
 class BatchNormalization(function_node.FunctionNode):
     """Batch normalization of (N, C, H, W) numpy arrays over (0, 2, 3)."""
 
@@ -137,13 +172,23 @@ class BatchNormalization(function_node.FunctionNode):
         x, gamma, beta = inputs
         self.rows = rows = _Rows(x.shape, x.dtype)
         x_rows = rows.view(x)
-        mean, var = _batch_mean_and_var(rows, x_rows)
+        fused = compiled.enabled()
+        if fused:
+            mean, var = compiled.channel_moments(rows.per_channel(x_rows))
+        else:
+            mean, var = _batch_mean_and_var(rows, x_rows)
         self.mean = mean
         self.inv_std = 1.0 / numpy.sqrt(var + self.eps)
         self.gamma = gamma.astype(numpy.float64)
         scale = self.gamma * self.inv_std
+        shift = beta - mean * scale
         y = numpy.empty_like(x_rows)
-        _multiply_add(rows, x_rows, scale, beta - mean * scale, y)
+        if fused:
+            compiled.channel_affine(
+                rows.per_channel(x_rows), scale.astype(x.dtype),
+                shift.astype(x.dtype), rows.per_channel(y))
+        else:
+            _multiply_add(rows, x_rows, scale, shift, y)
         if self.running_mean is not None:
             self._update_running_statistics(mean, var, x.size // gamma.size)
         return y.reshape(x.shape),
@@ -183,32 +228,28 @@ class BatchNormalizationGrad(function_node.FunctionNode):
         bn = self.normalization
         rows = bn.rows
         x_rows, gy_rows = rows.view(x), rows.view(gy)
-        mean_rows = rows.per_row(bn.mean)
-        gy_sums = numpy.empty(rows.count, rows.dtype)
-        gy_dots = numpy.empty(rows.count, rows.dtype)
-        scratch = rows.scratch()
-        for part in rows.blocks():
-            centered = scratch[:part.stop - part.start]
-            numpy.subtract(x_rows[part], mean_rows[part], out=centered)
-            rows.sums(gy_rows[part], gy_sums[part])
-            rows.dots(gy_rows[part], centered, gy_dots[part])
-        gbeta = rows.per_channel_sum(gy_sums)
-        ggamma = rows.per_channel_sum(gy_dots) * bn.inv_std
+        fused = compiled.enabled()
+        if fused:
+            gbeta, gy_dots = compiled.channel_sums(
+                rows.per_channel(gy_rows), rows.per_channel(x_rows), bn.mean)
+            ggamma = gy_dots * bn.inv_std
+        else:
+            gbeta, ggamma = _gradient_sums(rows, x_rows, gy_rows, bn)
 
         m = rows.n * rows.length
         gy_scale = bn.gamma * bn.inv_std
         x_scale = -gy_scale * ggamma * bn.inv_std / m
         shift = -gy_scale * gbeta / m - x_scale * bn.mean
         gx = numpy.empty_like(x_rows)
-        gy_scale, x_scale = rows.per_row(gy_scale), rows.per_row(x_scale)
-        shift = rows.per_row(shift)
-        for part in rows.blocks():
-            scaled_x = scratch[:part.stop - part.start]
-            numpy.multiply(x_rows[part], x_scale[part], out=scaled_x)
-            numpy.multiply(gy_rows[part], gy_scale[part], out=gx[part])
-            gx[part] += scaled_x
-            gx[part] += shift[part]
         dtype = rows.dtype
+        if fused:
+            compiled.channel_weighted_sum(
+                rows.per_channel(x_rows), x_scale.astype(dtype),
+                rows.per_channel(gy_rows), gy_scale.astype(dtype),
+                shift.astype(dtype), rows.per_channel(gx))
+        else:
+            _gradient_affine(rows, x_rows, gy_rows, x_scale, gy_scale, shift,
+                             gx)
         return (gx.reshape(x.shape), ggamma.astype(dtype),
                 gbeta.astype(dtype))
 

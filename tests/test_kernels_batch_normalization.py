@@ -1,4 +1,7 @@
 """kernels/batch_normalization.py against Chainer's own batch normalization."""
+import os
+import subprocess
+import sys
 import warnings
 
 import chainer
@@ -8,7 +11,7 @@ import chainer.links as L
 import numpy as np
 import pytest
 
-from kernels import batch_normalization, blocks
+from kernels import batch_normalization, blocks, compiled
 
 with warnings.catch_warnings():
     # chainer.testing, which gradient_check imports, applies a pytest mark
@@ -24,8 +27,17 @@ SHAPES = [
     (5, 4, 1, 1),        # one value per sample
     (2, 3, 16, 24),      # rows longer than the batched-dot threshold
 ]
+# Each numeric test runs both ways: kernels/compiled.py's loops (numba) and
+# the NumPy code beside them.
+LOOPS = ['numpy'] + (['numba'] if compiled.numba is not None else [])
 TOLERANCES = {np.float32: dict(rtol=1e-4, atol=1e-5),
               np.float64: dict(rtol=1e-10, atol=1e-12)}
+
+
+@pytest.fixture(params=LOOPS)
+def loops(request, monkeypatch):
+    monkeypatch.setattr(compiled, 'ENABLED', request.param == 'numba')
+    return request.param
 
 
 def run(function, x, gamma, beta, gy, stats, **kwargs):
@@ -50,7 +62,7 @@ def inputs(shape, dtype, seed=0, offset=0.0):
 @pytest.mark.parametrize('shape', SHAPES, ids=lambda s: 'x'.join(map(str, s)))
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
 def test_batch_normalization_equals_chainer(shape, dtype, chunk_bytes,
-                                            monkeypatch):
+                                            monkeypatch, loops):
     # 'many': blocks of a few rows, the last one partial.
     monkeypatch.setattr(blocks, 'CHUNK_BYTES', chunk_bytes)
     tolerance = TOLERANCES[dtype]
@@ -71,7 +83,7 @@ def test_batch_normalization_equals_chainer(shape, dtype, chunk_bytes,
             np.testing.assert_allclose(got, want, **tolerance)
 
 
-def test_batch_normalization_large_mean_and_non_contiguous_input():
+def test_batch_normalization_large_mean_and_non_contiguous_input(loops):
     # Channel means far from zero relative to their spread.
     x, gamma, beta, gy = inputs((4, 6, 10, 12), np.float32, 1, offset=50.0)
     x = np.asfortranarray(x)
@@ -86,7 +98,7 @@ def test_batch_normalization_large_mean_and_non_contiguous_input():
 
 
 @pytest.mark.parametrize('shape', [(3, 4, 5, 6), (2, 3, 12, 12)])
-def test_batch_normalization_gradient_check(shape):
+def test_batch_normalization_gradient_check(shape, loops):
     x, gamma, beta, gy = inputs(shape, np.float64, 2)
 
     def normalize(x, gamma, beta):
@@ -157,7 +169,7 @@ def train_two_steps():
     return losses, values
 
 
-def test_link_training_matches_chainer(monkeypatch):
+def test_link_training_matches_chainer(monkeypatch, loops):
     monkeypatch.setattr(chainer.functions, 'batch_normalization',
                         batch_normalization.reference_batch_normalization)
     ref_losses, ref_values = train_two_steps()
@@ -175,3 +187,41 @@ def test_link_training_matches_chainer(monkeypatch):
     for name, value in values.items():
         np.testing.assert_allclose(value, ref_values[name], rtol=1e-5,
                                    atol=1e-6, err_msg=name)
+
+
+@pytest.mark.skipif(compiled.numba is None, reason='the numba extra')
+def test_compiled_loops_do_the_work(monkeypatch):
+    calls = []
+
+    def counted(name):
+        loop = getattr(compiled, name)
+
+        def call(*args):
+            calls.append(name)
+            return loop(*args)
+        return call
+    for name in ('channel_moments', 'channel_affine', 'channel_sums',
+                 'channel_weighted_sum'):
+        monkeypatch.setattr(compiled, name, counted(name))
+    monkeypatch.setattr(compiled, 'ENABLED', True)
+    run(batch_normalization.batch_normalization,
+        *inputs((2, 3, 4, 4), np.float32), (None, None))
+    assert calls == ['channel_moments', 'channel_affine', 'channel_sums',
+                     'channel_weighted_sum']
+    calls.clear()
+    monkeypatch.setattr(compiled, 'ENABLED', False)
+    run(batch_normalization.batch_normalization,
+        *inputs((2, 3, 4, 4), np.float32), (None, None))
+    assert calls == []
+
+
+@pytest.mark.skipif(compiled.numba is None, reason='the numba extra')
+def test_kernels_compiled_0_turns_the_loops_off():
+    def enabled(value):
+        env = dict(os.environ, KERNELS_COMPILED=value)
+        out = subprocess.run(
+            [sys.executable, '-c',
+             'from kernels import compiled; print(compiled.enabled())'],
+            env=env, capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+    assert (enabled('0'), enabled('1')) == ('False', 'True')

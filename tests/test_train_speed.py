@@ -62,6 +62,39 @@ def test_peak_memory_of_the_chainer_variants_on_the_cpu():
     assert row.count('|') == header.count('|')
 
 
+def test_numba_gain_compares_kernels_with_and_without_compiled_loops():
+    variants = ['kernels-numpy', 'kernels', 'pytorch']
+    header, rule = train_speed.table_header(variants, on_cpu=True)
+    assert header == ('| arch | kernels/ without numba images/s | Chainer + '
+                      'kernels/ images/s | PyTorch images/s | numba gain | '
+                      'Chainer + kernels/ / PyTorch | kernels/ without numba '
+                      'peak MiB | Chainer + kernels/ peak MiB |')
+    row = train_speed.format_row(
+        'densenet', {'kernels-numpy': 2.0, 'kernels': 2.5, 'pytorch': 3.0},
+        variants, {'kernels-numpy': 70.0, 'kernels': 70.0})
+    assert row == '| densenet | 2.00 | 2.50 | 3.00 | 1.25 | 0.83 | 70 | 70 |'
+    # On a GPU neither kernels/ variant is timed.
+    assert train_speed.parse_args(
+        ['--gpu', '0', '--variants', 'kernels-numpy,kernels']).variants == [
+            'reference']
+
+
+def test_each_kernels_variant_steps_with_its_own_loops(monkeypatch):
+    from kernels import compiled
+    monkeypatch.setattr(compiled, 'ENABLED', True)
+    seen = {}
+    args = train_speed.parse_args(['--dry-run', '--arch', 'nin',
+                                   '--variants', 'kernels-numpy,kernels'])
+    steps = train_speed.make_steps('nin', args, train_speed.chainer.get_device(
+        '@numpy'))
+    for name, step in steps.items():
+        monkeypatch.setattr(step, 'optimizer', type('Spy', (), {
+            'update': lambda self, *a, _n=name: seen.setdefault(
+                _n, compiled.ENABLED)})())
+        step()
+    assert seen == {'kernels-numpy': False, 'kernels': True}
+
+
 def test_peak_mib_counts_what_a_step_allocates():
     import numpy
     held = []
