@@ -68,8 +68,8 @@ setup(
         # export_onnx.py, predict.py --onnx and the onnxruntime column of
         # bench/inference.py; both wheels take NumPy 1.26 and 2.
         'onnx': ['onnx>=1.16', 'onnxruntime>=1.18'],
-        # kernels/compiled.py: batch normalization and the shifted
-        # convolutions' copies on every core (wheels for NumPy 1.26 and 2).
+        # kernels/compiled.py: batch normalization's training passes on
+        # every core (wheels for NumPy 1.26 and 2).
         'numba': ['numba>=0.61'],
         'test': ['pytest'],
     },
