@@ -60,3 +60,31 @@ def test_report_of_a_tiny_network(capsys):
     shares = [float(row.rstrip(' |').rsplit('| ', 1)[1].rstrip('%'))
               for row in rows[1:-1]]
     assert abs(sum(shares) - 100.0) < 0.5  # the rows add up to the step
+
+
+class GraphCounter(chainer.Chain):
+    """A model that counts, at each call, the function nodes still alive
+    from earlier calls (a graph kept into the next step)."""
+
+    def __init__(self):
+        super().__init__()
+        with self.init_scope():
+            self.fc = chainer.links.Linear(3, 2)
+        self.alive = []
+
+    def __call__(self, x, t):
+        import gc
+        gc.collect()
+        self.alive.append(sum(isinstance(o, chainer.FunctionNode)
+                              for o in gc.get_objects()))
+        return F.softmax_cross_entropy(self.fc(x), t)
+
+
+def test_no_graph_survives_into_the_next_step():
+    model = GraphCounter()
+    x = numpy.ones((2, 3), numpy.float32)
+    t = numpy.zeros(2, numpy.int32)
+    profile_step.profile(model, x, t, steps=3, warmup=1)
+    # Each step starts as the warm-up's did (Chainer's optimizer.update
+    # drops its loss): the timed steps' memory is a real step's.
+    assert model.alive == [model.alive[0]] * 4
