@@ -69,7 +69,8 @@ setup(
         # bench/inference.py; both wheels take NumPy 1.26 and 2.
         'onnx': ['onnx>=1.16', 'onnxruntime>=1.18'],
         # kernels/compiled.py: batch normalization's training passes on
-        # every core (wheels for NumPy 1.26 and 2).
+        # every core; kernels/winograd.py's 3x3 convolutions (wheels for
+        # NumPy 1.26 and 2).
         'numba': ['numba>=0.61'],
         'test': ['pytest'],
     },

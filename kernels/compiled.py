@@ -6,7 +6,9 @@ gradient's sums, then one multiply-add per value): a quarter of a DenseNet
 step. With numba installed (the `numba` extra) they run here, in parallel
 over channels, one pass each; without it, or with KERNELS_COMPILED=0 in
 the environment, kernels/batch_normalization.py does the same work in
-NumPy, and results agree up to summation order.
+NumPy, and results agree up to summation order. kernels/winograd.py's
+transforms are compiled with the same `jit` and switched by the same
+flag (off, its layers go back to the patch matrix).
 
 numba's OpenMP layer keeps its threads spinning after a loop, on the core
 the next BLAS product needs; its own `workqueue` layer does not, and is
@@ -35,16 +37,17 @@ if numba is not None:
         numba.config.THREADING_LAYER = 'workqueue'
     prange = numba.prange
 
-    def _compile(function):
+    def jit(function):
+        """Compiled, parallel over prange, cached beside the module."""
         return numba.njit(parallel=True, fastmath=True, cache=True)(function)
 else:
     prange = range
 
-    def _compile(function):
+    def jit(function):
         return function
 
 
-@_compile
+@jit
 def channel_moments(x):
     """Per-channel mean and biased variance of (N, C, L), in float64:
     the sum of squares is taken about the channel's mean (two passes)."""
@@ -68,7 +71,7 @@ def channel_moments(x):
     return mean, var
 
 
-@_compile
+@jit
 def channel_sums(gy, x, mean):
     """Per channel of (N, C, L), in float64: sum(gy) and
     sum(gy * (x - mean))."""
@@ -89,7 +92,7 @@ def channel_sums(gy, x, mean):
     return sums, dots
 
 
-@_compile
+@jit
 def channel_affine(x, scale, shift, out):
     """out = x * scale + shift per channel of (N, C, L)."""
     n, c, length = x.shape
@@ -100,7 +103,7 @@ def channel_affine(x, scale, shift, out):
             out[i, k, j] = x[i, k, j] * a + b
 
 
-@_compile
+@jit
 def channel_weighted_sum(x, x_scale, y, y_scale, shift, out):
     """out = x * x_scale + y * y_scale + shift per channel of (N, C, L)."""
     n, c, length = x.shape

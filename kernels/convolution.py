@@ -13,11 +13,10 @@ contiguous copies where the stride allows (see _Geometry) into one
 (C*kh*kw, columns) matrix, multiplied by the (out, C*kh*kw) weight matrix,
 and the results copied into a contiguous output. The backward pass does
 the weight and input gradients of those images in one node, reusing
-their patches for the weight gradient.
-
-Second-order gradients are built from the same two nodes (the gradient
-of a convolution is linear in each of its inputs), so they go on as far
-as Chainer's own.
+their patches for the weight gradient. Narrow stride-1 layers go to
+kernels/shifted.py instead, and with numba 3x3 pad-1 ones to
+kernels/winograd.py. Second-order gradients are built from the same two
+nodes (a convolution's gradient is linear in each of its inputs).
 """
 import chainer_compat  # noqa: F401  (must precede chainer)
 
@@ -30,7 +29,7 @@ from chainer.functions.connection.convolution_2d import (
     convolution_2d as reference_convolution_2d)
 from chainer.utils import conv, type_check
 
-from kernels import blocks, shifted
+from kernels import blocks, shifted, winograd
 
 
 def _pair(value):
@@ -89,6 +88,7 @@ class _Geometry(object):
         # Stride 1 with few output channels: the patch matrix would be
         # far bigger than the product (see kernels/shifted.py).
         self.shifted = self.wide and self.out_c < SHIFTED_BELOW_OUT_C
+        self.winograd = not self.shifted and winograd.applies(self)
         # Rows and columns a window can reach (cover_all's last window may
         # run past the padded input, as in Chainer's im2col).
         self.padded_h = max(self.h + 2 * self.ph,
@@ -105,7 +105,7 @@ class _Geometry(object):
         return blocks.chunks(self.n, self.chunk)
 
     def padded_buffer(self, dtype):
-        """Zeroed (C, PH, PW) image inside a flat buffer with the slack the
+        """Zeroed (C, PH, PW) image in a flat buffer, with the slack the
         last wide row reads past its end."""
         plane = self.padded_h * self.padded_w
         flat = numpy.zeros(self.c * plane + self.padded_w, dtype)
@@ -264,6 +264,11 @@ def _patch_backward(x, w, gy, g, want_x, want_w):
     return gx, None if gw is None else gw.reshape(w.shape)
 
 
+def _algorithm(g, if_shifted, if_winograd, otherwise):
+    return (if_shifted if g.shifted else
+            if_winograd if g.winograd else otherwise)
+
+
 class Convolution2D(function_node.FunctionNode):
     """y = conv(x, W) + b, like Chainer's Convolution2DFunction with
     dilate=1 and groups=1."""
@@ -293,7 +298,8 @@ class Convolution2D(function_node.FunctionNode):
         self.retain_inputs((0, 1))
         x, w = inputs[:2]
         g = self.geometry(x.shape, w.shape)
-        y = (shifted.forward if g.shifted else _patch_forward)(x, w, g)
+        y = _algorithm(g, shifted.forward, winograd.forward,
+                       _patch_forward)(x, w, g)
         if len(inputs) == 3:
             y += inputs[2][:, None, None]
         return y,
@@ -316,7 +322,8 @@ class Convolution2DGrad(function_node.FunctionNode):
         self.retain_inputs((0, 1, 2))
         x, w, gy = inputs
         g = self.conv_node.geometry(x.shape, w.shape)
-        gx, gw = (shifted.backward if g.shifted else _patch_backward)(
+        gx, gw = _algorithm(g, shifted.backward, winograd.backward,
+                            _patch_backward)(
             x, w, gy, g, 0 in self.indexes, 1 in self.indexes)
         return self._outputs(gx, gw, gy)
 

@@ -8,8 +8,8 @@ from chainer.functions.connection import convolution_2d as chainer_conv
 import numpy as np
 import pytest
 
+from kernels import compiled, shifted, winograd
 from kernels import convolution as kc
-from kernels import shifted
 
 with warnings.catch_warnings():
     # chainer.testing, which gradient_check imports, applies a pytest mark
@@ -25,6 +25,8 @@ CONVS = [
     ((2, 2, 48, 44), (3, 2, 1, 1), 1, 0, False),          # 2112 columns
     ((2, 3, 8, 8), (4, 3, 3, 3), 1, 0, False),            # wide
     ((2, 3, 8, 6), (4, 3, 3, 3), 1, 1, True),
+    ((3, 5, 7, 9), (6, 5, 3, 3), 1, 1, False),            # odd tiles
+    ((2, 3, 1, 2), (4, 3, 3, 3), 1, 1, False),            # one tile
     ((2, 2, 9, 7), (3, 2, 5, 5), 1, 2, False),
     ((2, 3, 7, 9), (4, 3, 5, 3), (1, 1), (2, 1), False),
     ((2, 3, 4, 5), (2, 3, 1, 1), 1, 1, False),            # 1x1 with pad
@@ -38,12 +40,16 @@ CONVS = [
 ]
 
 
-@pytest.fixture(autouse=True, params=['patches', 'shifted'])
+@pytest.fixture(autouse=True, params=['patches', 'shifted', 'winograd'])
 def stride1_strategy(request, monkeypatch):
-    """Every test twice: stride-1 convolutions through the patch matrix,
-    then through kernels/shifted.py."""
+    """Every test three times: stride-1 convolutions through the patch
+    matrix, through kernels/shifted.py, and (3x3, pad 1) through
+    kernels/winograd.py, which needs numba."""
+    if request.param == 'winograd' and not compiled.numba:
+        pytest.skip('kernels/winograd.py needs the numba extra')
     monkeypatch.setattr(kc, 'SHIFTED_BELOW_OUT_C',
-                        0 if request.param == 'patches' else 10 ** 9)
+                        10 ** 9 if request.param == 'shifted' else 0)
+    monkeypatch.setattr(compiled, 'ENABLED', request.param == 'winograd')
     return request.param
 
 
@@ -114,10 +120,14 @@ def two_images_per_chunk(monkeypatch, *case):
     monkeypatch.setattr(kc, 'TARGET_COLUMNS', 2 * g.columns)
     monkeypatch.setattr(shifted, 'TARGET_COLUMNS',
                         2 * g.padded_h * g.padded_w)
+    monkeypatch.setattr(winograd, 'TARGET_TILES',
+                        2 * ((g.h + 1) // 2) * ((g.w + 1) // 2))
 
 
 def images_per_chunk(*case):
     g = geometry(*case)
+    if g.winograd:
+        return winograd._Tiles(g).chunk
     return shifted.TallStack(g, np.float32).chunk if g.shifted else g.chunk
 
 
@@ -181,9 +191,11 @@ def test_non_contiguous_input():
             check_against_chainer(x, W, None, rng, stride, pad, False)
 
 
-@pytest.mark.parametrize('case', [CONVS[6], CONVS[12], CONVS[0], CONVS[2]],
-                         ids=[CONV_IDS[6], CONV_IDS[12], CONV_IDS[0],
-                              CONV_IDS[2]])
+GRADIENT_CHECKED = (8, 14, 0, 2, 6)  # 5x5, strided 3x3, 1x1, direct, pad-1 3x3
+
+
+@pytest.mark.parametrize('case', [CONVS[i] for i in GRADIENT_CHECKED],
+                         ids=[CONV_IDS[i] for i in GRADIENT_CHECKED])
 def test_gradient_check(case):
     x_shape, w_shape, stride, pad, cover_all = case
     x, W, b, rng = inputs((1,) + x_shape[1:], w_shape, True, 2, np.float64)
@@ -247,3 +259,13 @@ def test_input_smaller_than_kernel():
     with pytest.raises(ValueError, match=r'4x2 input .* 3x3 kernel'):
         kc.convolution_2d(x, W)
     kc.convolution_2d(x, W, pad=(0, 1))  # padded up to the kernel: fine
+
+
+def test_winograd_takes_3x3_pad_1_stride_1_layers(stride1_strategy):
+    def winograd_computes(*case):
+        return geometry(*case).winograd
+    assert winograd_computes((2, 3, 8, 8), (64, 3, 3, 3), 1, 1, False) \
+        == (stride1_strategy == 'winograd')
+    assert not winograd_computes((2, 3, 9, 9), (64, 3, 3, 3), 2, 1, False)
+    assert not winograd_computes((2, 3, 8, 8), (64, 3, 3, 3), 1, 0, False)
+    assert not winograd_computes((2, 3, 8, 8), (64, 3, 5, 5), 1, 2, False)
