@@ -170,7 +170,11 @@ def main(argv=None):
     parser.add_argument('--batchsize', '-B', type=int, default=32)
     parser.add_argument('--repeats', type=int, default=3)
     args = parser.parse_args(argv)
-    import torch
+    try:
+        import torch
+    except ImportError:
+        parser.error('needs PyTorch: make torch-venv, then run it with '
+                     '.venv-torch/bin/python')
     print('NumPy {} ({}), PyTorch {}, {} threads; batch {}, median of {}\n'
           .format(numpy.__version__, blas_name(), torch.__version__,
                   torch.get_num_threads(), args.batchsize, args.repeats))

@@ -138,7 +138,11 @@ def main(argv=None):
                         help='timed calls of each product (median)')
     parser.add_argument('--out', help='also write the table here')
     args = parser.parse_args(argv)
-    import torch
+    try:
+        import torch
+    except ImportError:
+        parser.error('needs PyTorch: make torch-venv, then run it with '
+                     '.venv-torch/bin/python')
     allocator.keep_freed_memory()  # as a CPU training run does
     lines = ['NumPy ({}) and PyTorch {}, {} threads; batch {}; steps: median '
              'of {} after {}\n'.format(

@@ -128,7 +128,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not compiled.numba:
         parser.error('kernels/winograd.py needs numba (the numba extra)')
-    import torch
+    try:
+        import torch
+    except ImportError:
+        parser.error('needs PyTorch: make torch-venv, then run it with '
+                     '.venv-torch/bin/python')
     allocator.keep_freed_memory()  # as a CPU training run does
     print('NumPy {} ({}), PyTorch {}, {} threads; batch {}; forward + '
           'backward, ms, median of {}\n'.format(

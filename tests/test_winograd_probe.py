@@ -1,5 +1,7 @@
 """bench/winograd_probe.py finds a network's Winograd layers and times
-them."""
+them; the PyTorch benches say where to run them."""
+import importlib
+import importlib.util
 import os
 import sys
 
@@ -25,3 +27,14 @@ def test_alexnet_has_three_winograd_layers():
 def test_a_row_adds_up():
     line = winograd_probe.row('a', 0.04, 0.02, 0.015, 0.03)
     assert line == '| a | 40.0 | 20.0 | 15.0 | 5.0 | 30.0 | 2.00 | 1.50 |'
+
+
+@pytest.mark.parametrize('script', ['winograd_probe', 'conv_ceiling',
+                                    'step_ceiling'])
+def test_without_pytorch_the_benches_say_where_to_run_them(script, capsys):
+    if importlib.util.find_spec('torch') is not None:
+        pytest.skip('PyTorch is installed here')
+    with pytest.raises(SystemExit) as stop:
+        importlib.import_module(script).main(['--arch', 'alex'])
+    assert stop.value.code == 2
+    assert 'make torch-venv' in capsys.readouterr().err
