@@ -13,6 +13,12 @@ from chainer.utils import conv_nd
 CHUNK_BYTES = 1 << 20
 
 
+def images_per_chunk(images, per_image, target):
+    """Enough images to reach `target` (columns, tiles) in one product,
+    at least one and at most all of them."""
+    return max(1, min(images, -(-target // per_image)))
+
+
 def chunks(total, size):
     """Slices of range(total), `size` at a time (the last may be short)."""
     for start in range(0, total, size):

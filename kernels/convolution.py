@@ -97,7 +97,8 @@ class _Geometry(object):
                             (self.ow - 1) * self.sx + self.kw)
         self.row_w = self.padded_w if self.wide else self.ow
         self.columns = self.oh * self.row_w
-        self.chunk = max(1, min(self.n, -(-TARGET_COLUMNS // self.columns)))
+        self.chunk = blocks.images_per_chunk(self.n, self.columns,
+                                             TARGET_COLUMNS)
         # 1x1 with an image per product: no patch matrix at all.
         self.direct = self.pointwise and self.chunk == 1
 

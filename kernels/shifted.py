@@ -32,7 +32,7 @@ class TallStack(object):
     def __init__(self, g, dtype):
         self.g = g
         self.plane = g.padded_h * g.padded_w
-        self.chunk = max(1, min(g.n, -(-TARGET_COLUMNS // self.plane)))
+        self.chunk = blocks.images_per_chunk(g.n, self.plane, TARGET_COLUMNS)
         self.item = numpy.dtype(dtype).itemsize
         # Slack: the last channel's shifted views read past its plane.
         self.flat = numpy.zeros(

@@ -102,7 +102,7 @@ def output_gradient_tiles(gy, gm, tiles_h, tiles_w):
             for ty in range(tiles_h):
                 first = (i * tiles_h + ty) * tiles_w
                 r = 2 * ty
-                for tx in range(tiles_w):  # no branches: vectorized
+                for tx in range(tiles_w):  # each tile's 16, straight-line
                     t, s = first + tx, 2 * tx
                     p, q = padded[r, s], padded[r, s + 1]
                     u, z = padded[r + 1, s], padded[r + 1, s + 1]
@@ -220,9 +220,9 @@ class _Tiles(object):
     """Tile counts and image chunks of geometry g."""
 
     def __init__(self, g):
-        self.g = g
         self.h, self.w = (g.h + 1) // 2, (g.w + 1) // 2
-        self.chunk = max(1, min(g.n, -(-TARGET_TILES // (self.h * self.w))))
+        self.chunk = blocks.images_per_chunk(g.n, self.h * self.w,
+                                             TARGET_TILES)
 
     def buffer(self, rows, dtype):
         """(16, rows, tiles of a full chunk)."""
