@@ -38,13 +38,18 @@ COLUMNS = ('patches', 'Winograd', 'products', 'transforms', 'PyTorch')
 
 
 def winograd_layers(arch, batchsize):
-    """(x shape, W shape, calls, reads the images) of every stride-1,
-    pad-1 3x3 layer."""
+    """(x shape, W shape, calls, reads the images) of every layer that
+    kernels/convolution.py hands to kernels/winograd.py."""
     insize, layers = convolution_layers(arch, batchsize)
-    for (x_shape, w_shape, stride, pad), calls in sorted(layers.items()):
-        if w_shape[2:] == (3, 3) and stride == (1, 1) and pad == (1, 1):
-            yield (x_shape, w_shape, calls,
-                   x_shape[1:] == (3, insize, insize))
+    was, compiled.ENABLED = compiled.ENABLED, True
+    try:
+        return [(x_shape, w_shape, calls, x_shape[1:] == (3, insize, insize))
+                for (x_shape, w_shape, stride, pad), calls
+                in sorted(layers.items())
+                if convolution._Geometry(x_shape, w_shape, stride, pad,
+                                         False).winograd]
+    finally:
+        compiled.ENABLED = was
 
 
 def compiled_loops(on, run):

@@ -24,6 +24,10 @@ def test_alexnet_has_three_winograd_layers():
         ((384, 13, 13), (384, 384), 1, False)]
 
 
+def test_densenet_has_none_its_narrow_layers_are_shifted_products():
+    assert winograd_probe.winograd_layers('densenet', 1) == []
+
+
 def test_a_row_adds_up():
     line = winograd_probe.row('a', 0.04, 0.02, 0.015, 0.03)
     assert line == '| a | 40.0 | 20.0 | 15.0 | 5.0 | 30.0 | 2.00 | 1.50 |'
