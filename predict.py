@@ -21,6 +21,7 @@ A multi-label run (train_imagenet.py --multi-label) gives every label
 whose sigmoid probability is at least --threshold (default 0.5), highest
 first; --top-k does not apply there.
 """
+import kernels.openblas  # noqa: F401  (before NumPy loads)
 import chainer_compat  # noqa: F401  (must precede chainer)
 
 import argparse

@@ -18,6 +18,7 @@ log, loss.png, accuracy.png, lr.png, cg.dot, a trainer snapshot per epoch
 (the last two kept, for --resume auto), model.npz (final), model_best.npz
 (best validation accuracy) and summary.json (read by `python -m results`).
 """
+import kernels.openblas  # noqa: F401  (before NumPy loads)
 import chainer_compat  # noqa: F401  (must precede chainer)
 
 import argparse

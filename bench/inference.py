@@ -27,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
+import kernels.openblas  # noqa: F401,E402  (before NumPy loads)
 import chainer_compat  # noqa: F401,E402
 
 import argparse  # noqa: E402

@@ -22,6 +22,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+import kernels.openblas  # noqa: F401,E402  (before NumPy loads)
 import chainer_compat  # noqa: F401,E402
 
 import argparse  # noqa: E402

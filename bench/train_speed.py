@@ -31,6 +31,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+import kernels.openblas  # noqa: F401,E402  (before NumPy loads)
 import chainer_compat  # noqa: F401,E402
 
 import argparse  # noqa: E402
@@ -42,7 +43,7 @@ import chainer  # noqa: E402
 import numpy  # noqa: E402
 
 import kernels  # noqa: E402
-from kernels import allocator, compiled  # noqa: E402
+from kernels import allocator, compiled, openblas  # noqa: E402
 import models  # noqa: E402
 from results import summary  # noqa: E402
 from trainer.device import cudnn_status  # noqa: E402
@@ -330,6 +331,11 @@ def describe(device, args):
             'numba {} ({} threads)'.format(compiled.numba.__version__,
                                            compiled.numba.get_num_threads())
             if compiled.enabled() else 'no numba')
+        versions += ', OpenBLAS threads {}'.format(
+            'spinning between products (its default)'
+            if openblas.TIMEOUT is None else
+            'waiting 2**{} cycles after a product (kernels/openblas.py)'
+            .format(openblas.TIMEOUT))
         if args.dry_run:
             where += ' (dry run: tiny, not a measurement)'
     if 'pytorch' in args.variants:

@@ -12,7 +12,8 @@ flag (off, its layers go back to the patch matrix).
 
 numba's OpenMP layer keeps its threads spinning after a loop, on the core
 the next BLAS product needs; its own `workqueue` layer does not, and is
-used unless NUMBA_THREADING_LAYER says otherwise.
+used unless NUMBA_THREADING_LAYER says otherwise. OpenBLAS's threads spin
+too, unless kernels/openblas.py was imported before NumPy.
 """
 import os
 

@@ -18,6 +18,7 @@ operating_points.csv (per label, the lowest threshold reaching
 recall and F1) and evaluation.json (micro and macro F1, exact-match
 ratio); --save-probs writes sigmoid vectors and multi-hot labels.
 """
+import kernels.openblas  # noqa: F401  (before NumPy loads)
 import chainer_compat  # noqa: F401  (must precede chainer)
 
 import argparse
