@@ -1,18 +1,21 @@
 #!/usr/bin/env python
-"""A network's 3x3 convolutions (stride 1, pad 1), forward and backward:
-patch matrices against Winograd's F(2x2, 3x3) against PyTorch's.
+"""A network's Winograd layers (3x3 pad 1 and 5x5 pad 2, stride 1),
+forward and backward: patch matrices against Winograd's F(2x2, 3x3) or
+F(2x2, 5x5) against PyTorch's.
 
     .venv-torch/bin/python bench/winograd_probe.py --arch alex --arch googlenet
 
-kernels/winograd.py computes these layers with 2.25x fewer multiplications
-than the patch matrix's product, plus transforms of the input, the output
-and their gradients (compiled loops, numba). For every such layer of the
+kernels/winograd.py computes these layers with 2.25x (3x3) or 2.8x (5x5)
+fewer multiplications than the patch matrix's product, plus transforms of
+the input, the output and their gradients (compiled loops, numba). For
+every such layer of the
 network, at batch --batchsize, forward + backward (both gradients, or the
 weights' alone for a layer that reads the images), median of --repeats:
 
   patches      kernels/convolution.py's patch-matrix path (numba off)
   Winograd     kernels/winograd.py
-  products     Winograd's 48 matrix products alone (16 each for y, gx, gW)
+  products     Winograd's matrix products alone (16 or 36 each for y,
+               gx and gW)
   transforms   Winograd less its products: the transforms' share
   PyTorch      torch's convolution and convolution_backward (oneDNN)
 
@@ -39,12 +42,13 @@ COLUMNS = ('patches', 'Winograd', 'products', 'transforms', 'PyTorch')
 
 
 def winograd_layers(arch, batchsize):
-    """(x shape, W shape, calls, reads the images) of every layer that
-    kernels/convolution.py hands to kernels/winograd.py."""
+    """(x shape, W shape, pad, calls, reads the images) of every layer
+    that kernels/convolution.py hands to kernels/winograd.py."""
     insize, layers = convolution_layers(arch, batchsize)
     was, compiled.ENABLED = compiled.ENABLED, True
     try:
-        return [(x_shape, w_shape, calls, x_shape[1:] == (3, insize, insize))
+        return [(x_shape, w_shape, pad, calls,
+                 x_shape[1:] == (3, insize, insize))
                 for (x_shape, w_shape, stride, pad), calls
                 in sorted(layers.items())
                 if convolution._Geometry(x_shape, w_shape, stride, pad,
@@ -63,7 +67,7 @@ def compiled_loops(on, run):
     return switched
 
 
-def layer_times(x_shape, w_shape, input_layer, repeats):
+def layer_times(x_shape, w_shape, pad, input_layer, repeats):
     """Seconds of one layer's forward + backward, one per COLUMNS but
     'transforms' (derived)."""
     import torch
@@ -72,7 +76,7 @@ def layer_times(x_shape, w_shape, input_layer, repeats):
     w = rng.uniform(-1, 1, w_shape).astype(numpy.float32)
     gy = rng.uniform(-1, 1, (x_shape[0], w_shape[0]) + x_shape[2:]).astype(
         numpy.float32)
-    node = convolution.Convolution2D(1, 1)
+    node = convolution.Convolution2D(1, pad)
     wanted = (1,) if input_layer else (0, 1)
 
     def ours():
@@ -80,9 +84,10 @@ def layer_times(x_shape, w_shape, input_layer, repeats):
         convolution.Convolution2DGrad(node, wanted).forward((x, w, gy))
     tiles = x_shape[0] * ((x_shape[2] + 1) // 2) * ((x_shape[3] + 1) // 2)
     k, c = w_shape[:2]
-    u = rng.uniform(-1, 1, (16, k, c)).astype(numpy.float32)
-    v = rng.uniform(-1, 1, (16, c, tiles)).astype(numpy.float32)
-    m = rng.uniform(-1, 1, (16, k, tiles)).astype(numpy.float32)
+    elements = (w_shape[2] + 1) ** 2  # of a tile: 16 or 36
+    u = rng.uniform(-1, 1, (elements, k, c)).astype(numpy.float32)
+    v = rng.uniform(-1, 1, (elements, c, tiles)).astype(numpy.float32)
+    m = rng.uniform(-1, 1, (elements, k, tiles)).astype(numpy.float32)
 
     def products():
         numpy.matmul(u, v)  # forward
@@ -93,9 +98,9 @@ def layer_times(x_shape, w_shape, input_layer, repeats):
 
     def pytorch():
         with torch.no_grad():
-            torch.nn.functional.conv2d(tx, tw, padding=1)
+            torch.nn.functional.conv2d(tx, tw, padding=pad)
         torch.ops.aten.convolution_backward(
-            tgy, tx, tw, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
+            tgy, tx, tw, None, [1, 1], list(pad), [1, 1], False, [0, 0], 1,
             [not input_layer, True, False])
     patches, wino = compiled_loops(False, ours), compiled_loops(True, ours)
     return [median_seconds(run, repeats)
@@ -112,13 +117,14 @@ def row(label, patches, wino, products, pytorch):
 def table(arch, batchsize, repeats):
     """Markdown rows: one per layer shape, then the network's sum."""
     rows, total = [], numpy.zeros(4)
-    for x_shape, w_shape, calls, input_layer in winograd_layers(arch,
-                                                                 batchsize):
-        seconds = layer_times(x_shape, w_shape, input_layer, repeats)
+    for x_shape, w_shape, pad, calls, input_layer in winograd_layers(
+            arch, batchsize):
+        seconds = layer_times(x_shape, w_shape, pad, input_layer, repeats)
         total += calls * numpy.array(seconds)
-        rows.append(row('{} -> {}, {}x{}{}'.format(
-            x_shape[1], w_shape[0], x_shape[2], x_shape[3],
-            '' if calls == 1 else ' (x{})'.format(calls)), *seconds))
+        rows.append(row('{} -> {}, {}x{}, {}x{}{}'.format(
+            x_shape[1], w_shape[0], w_shape[2], w_shape[3], x_shape[2],
+            x_shape[3], '' if calls == 1 else ' (x{})'.format(calls)),
+            *seconds))
     rows.append(row('**{}, all**'.format(arch), *total))
     return rows
 

@@ -14,8 +14,8 @@ contiguous copies where the stride allows (see _Geometry) into one
 and the results copied into a contiguous output. The backward pass does
 the weight and input gradients of those images in one node, reusing
 their patches for the weight gradient. Narrow stride-1 layers go to
-kernels/shifted.py instead, and with numba 3x3 pad-1 ones to
-kernels/winograd.py. Second-order gradients are built from the same two
+kernels/shifted.py instead, and with numba 3x3 pad-1 and 5x5 pad-2 ones
+to kernels/winograd.py. Second-order gradients are built from the same two
 nodes (a convolution's gradient is linear in each of its inputs).
 """
 import chainer_compat  # noqa: F401  (must precede chainer)
@@ -88,7 +88,8 @@ class _Geometry(object):
         # Stride 1 with few output channels: the patch matrix would be
         # far bigger than the product (see kernels/shifted.py).
         self.shifted = self.wide and self.out_c < SHIFTED_BELOW_OUT_C
-        self.winograd = not self.shifted and winograd.applies(self)
+        # The Winograd transforms that compute it (3x3 or 5x5), if any.
+        self.winograd = None if self.shifted else winograd.transforms(self)
         # Rows and columns a window can reach (cover_all's last window may
         # run past the padded input, as in Chainer's im2col).
         self.padded_h = max(self.h + 2 * self.ph,

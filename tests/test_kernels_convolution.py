@@ -8,7 +8,7 @@ from chainer.functions.connection import convolution_2d as chainer_conv
 import numpy as np
 import pytest
 
-from kernels import compiled, shifted, winograd
+from kernels import compiled, shifted, winograd, winograd_3x3, winograd_5x5
 from kernels import convolution as kc
 
 with warnings.catch_warnings():
@@ -28,6 +28,8 @@ CONVS = [
     ((3, 5, 7, 9), (6, 5, 3, 3), 1, 1, False),            # odd tiles
     ((2, 3, 1, 2), (4, 3, 3, 3), 1, 1, False),            # one tile
     ((2, 2, 9, 7), (3, 2, 5, 5), 1, 2, False),
+    ((3, 5, 7, 10), (6, 5, 5, 5), 1, 2, False),           # 5x5, odd tiles
+    ((2, 3, 2, 1), (4, 3, 5, 5), 1, 2, False),            # 5x5, one tile
     ((2, 3, 7, 9), (4, 3, 5, 3), (1, 1), (2, 1), False),
     ((2, 3, 4, 5), (2, 3, 1, 1), 1, 1, False),            # 1x1 with pad
     ((2, 3, 9, 9), (4, 3, 3, 3), 2, 1, False),            # strided
@@ -43,8 +45,8 @@ CONVS = [
 @pytest.fixture(autouse=True, params=['patches', 'shifted', 'winograd'])
 def stride1_strategy(request, monkeypatch):
     """Every test three times: stride-1 convolutions through the patch
-    matrix, through kernels/shifted.py, and (3x3, pad 1) through
-    kernels/winograd.py, which needs numba."""
+    matrix, through kernels/shifted.py, and (3x3 pad 1, 5x5 pad 2)
+    through kernels/winograd.py, which needs numba."""
     if request.param == 'winograd' and not compiled.numba:
         pytest.skip('kernels/winograd.py needs the numba extra')
     monkeypatch.setattr(kc, 'SHIFTED_BELOW_OUT_C',
@@ -120,8 +122,9 @@ def two_images_per_chunk(monkeypatch, *case):
     monkeypatch.setattr(kc, 'TARGET_COLUMNS', 2 * g.columns)
     monkeypatch.setattr(shifted, 'TARGET_COLUMNS',
                         2 * g.padded_h * g.padded_w)
-    monkeypatch.setattr(winograd, 'TARGET_TILES',
-                        2 * ((g.h + 1) // 2) * ((g.w + 1) // 2))
+    monkeypatch.setattr(winograd, 'TARGET_VALUES',
+                        2 * ((g.h + 1) // 2) * ((g.w + 1) // 2)
+                        * getattr(g.winograd, 'ELEMENTS', 16))
 
 
 def images_per_chunk(*case):
@@ -143,12 +146,14 @@ CHUNKED = [
     chunked('strided-p1', (5, 2, 9, 9), (3, 2, 3, 3), 2, 1, False),
     chunked('strided-p0-cover_all-overhang', (5, 2, 8, 8), (3, 2, 3, 3), 2,
             0, True),
-    # AlexNet conv2 (27x27, 5x5, pad 2) at the real TARGET_COLUMNS: 3 images
-    # per patch-matrix chunk, 5 per shifted one; a batch of 7 has a short
-    # last chunk either way. The padded chunks check that the
-    # input-gradient scatter leaves the gathering buffer's border zero.
-    chunked('alexnet-conv2-default-chunks', (7, 2, 27, 27), (3, 2, 5, 5), 1,
+    # AlexNet conv2 (27x27, 5x5, pad 2) at the real chunk sizes: 3 images
+    # per patch-matrix chunk, 5 per shifted one, 10 per Winograd one; a
+    # batch of 13 has a short last chunk each way. The padded chunks check
+    # that the input-gradient scatter leaves the gathering buffer's border
+    # zero.
+    chunked('alexnet-conv2-default-chunks', (13, 2, 27, 27), (3, 2, 5, 5), 1,
             2, False, shrink=False),
+    chunked('wide-p2', (5, 2, 7, 6), (3, 2, 5, 5), 1, 2, False),
 ]
 
 
@@ -191,7 +196,8 @@ def test_non_contiguous_input():
             check_against_chainer(x, W, None, rng, stride, pad, False)
 
 
-GRADIENT_CHECKED = (8, 14, 0, 2, 6)  # 5x5, strided 3x3, 1x1, direct, pad-1 3x3
+# 5x5 (two), strided 3x3, 1x1, direct, pad-1 3x3
+GRADIENT_CHECKED = (8, 9, 16, 0, 2, 6)
 
 
 @pytest.mark.parametrize('case', [CONVS[i] for i in GRADIENT_CHECKED],
@@ -261,11 +267,16 @@ def test_input_smaller_than_kernel():
     kc.convolution_2d(x, W, pad=(0, 1))  # padded up to the kernel: fine
 
 
-def test_winograd_takes_3x3_pad_1_stride_1_layers(stride1_strategy):
+def test_winograd_takes_3x3_pad_1_and_5x5_pad_2_stride_1_layers(
+        stride1_strategy):
     def winograd_computes(*case):
         return geometry(*case).winograd
-    assert winograd_computes((2, 3, 8, 8), (64, 3, 3, 3), 1, 1, False) \
-        == (stride1_strategy == 'winograd')
+    on = stride1_strategy == 'winograd'
+    assert winograd_computes((2, 3, 8, 8), (64, 3, 3, 3), 1, 1, False) is \
+        (winograd_3x3 if on else None)
+    assert winograd_computes((2, 3, 8, 8), (64, 3, 5, 5), 1, 2, False) is \
+        (winograd_5x5 if on else None)
     assert not winograd_computes((2, 3, 9, 9), (64, 3, 3, 3), 2, 1, False)
     assert not winograd_computes((2, 3, 8, 8), (64, 3, 3, 3), 1, 0, False)
-    assert not winograd_computes((2, 3, 8, 8), (64, 3, 5, 5), 1, 2, False)
+    assert not winograd_computes((2, 3, 8, 8), (64, 3, 5, 5), 1, 1, False)
+    assert not winograd_computes((2, 3, 8, 8), (64, 3, 5, 3), 1, 1, False)

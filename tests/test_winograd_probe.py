@@ -15,13 +15,14 @@ sys.path.insert(0, os.path.join(REPO, 'bench'))
 import winograd_probe  # noqa: E402
 
 
-def test_alexnet_has_three_winograd_layers():
+def test_alexnet_has_four_winograd_layers():
     layers = list(winograd_probe.winograd_layers('alex', 1))
-    assert [(x[1:], w[:2], calls, first)
-            for x, w, calls, first in layers] == [
-        ((256, 13, 13), (384, 256), 1, False),
-        ((384, 13, 13), (256, 384), 1, False),
-        ((384, 13, 13), (384, 384), 1, False)]
+    assert [(x[1:], w, pad, calls, first)
+            for x, w, pad, calls, first in layers] == [
+        ((96, 27, 27), (256, 96, 5, 5), (2, 2), 1, False),
+        ((256, 13, 13), (384, 256, 3, 3), (1, 1), 1, False),
+        ((384, 13, 13), (256, 384, 3, 3), (1, 1), 1, False),
+        ((384, 13, 13), (384, 384, 3, 3), (1, 1), 1, False)]
 
 
 def test_densenet_has_none_its_narrow_layers_are_shifted_products():
