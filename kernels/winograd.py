@@ -27,7 +27,7 @@ import numpy
 from kernels import blocks, compiled, winograd_3x3, winograd_5x5
 
 TARGET_VALUES = 65536
-# Each module: SIZE, PAD, ELEMENTS and the transforms.
+# Each module: SIZE, PAD, ELEMENTS, A and the other transforms.
 FORMS = (winograd_3x3, winograd_5x5)
 
 
@@ -39,6 +39,39 @@ def transforms(g):
         if g.kh == form.SIZE and (g.ph, g.pw) == (form.PAD, form.PAD):
             return form
     return None
+
+
+@compiled.jit
+def output_gradient_tiles(gy, gm, tiles_h, tiles_w, a):
+    """gy (N, K, H, W) -> gm (elements, K, N*tiles_h*tiles_w): A gY A' of
+    every 2x2 output block, A being the form's (r+1, 2) matrix. Per
+    channel, the blocks' four corners are first laid out as four rows,
+    then each element of gM is one pass of four multiply-adds down them:
+    straight runs in and out, where writing every tile's elements in
+    turn scattered the stores over all the planes (2-3x slower)."""
+    n, k, h, w = gy.shape
+    size = a.shape[0]
+    tiles = n * tiles_h * tiles_w
+    for ki in compiled.prange(k):
+        padded = numpy.zeros((2 * tiles_h, 2 * tiles_w), gy.dtype)
+        corners = numpy.empty((4, tiles), gy.dtype)
+        for i in range(n):
+            padded[:h, :w] = gy[i, ki]
+            for ty in range(tiles_h):
+                first = (i * tiles_h + ty) * tiles_w
+                for d in range(2):
+                    for e in range(2):
+                        for tx in range(tiles_w):
+                            corners[2 * d + e, first + tx] = \
+                                padded[2 * ty + d, 2 * tx + e]
+        for r in range(size):
+            for s in range(size):
+                c0, c1 = a[r, 0] * a[s, 0], a[r, 0] * a[s, 1]
+                c2, c3 = a[r, 1] * a[s, 0], a[r, 1] * a[s, 1]
+                for t in range(tiles):
+                    gm[size * r + s, ki, t] = (
+                        c0 * corners[0, t] + c1 * corners[1, t]
+                        + c2 * corners[2, t] + c3 * corners[3, t])
 
 
 class _Tiles(object):
@@ -88,7 +121,7 @@ def backward(x, w, gy, g, want_x, want_w):
         v = tiles.buffer(g.c, dtype)
     for part in blocks.chunks(g.n, tiles.chunk):
         gm_part = tiles.used(gm, part)
-        form.output_gradient_tiles(gy[part], gm_part, tiles.h, tiles.w)
+        output_gradient_tiles(gy[part], gm_part, tiles.h, tiles.w, form.A)
         if want_w:
             v_part = tiles.used(v, part)
             form.input_tiles(x[part], v_part, tiles.h, tiles.w)

@@ -16,6 +16,8 @@ from kernels import compiled
 SIZE = 3
 PAD = 1
 ELEMENTS = 16
+# gM = A gY A' (kernels/winograd.py's output_gradient_tiles).
+A = numpy.array([[1, 0], [1, 1], [1, -1], [0, -1]], numpy.float32)
 
 
 @compiled.jit
@@ -75,42 +77,6 @@ def output_tiles(m, y, tiles_h, tiles_w):
                     out[r + 1, s + 1] = (bottom[1, tx] - bottom[2, tx]
                                          - bottom[3, tx])
             y[i, ki] = out[:h, :w]
-
-
-@compiled.jit
-def output_gradient_tiles(gy, gm, tiles_h, tiles_w):
-    """gy (N, K, H, W) -> gm (16, K, N*tiles_h*tiles_w): A gY A'."""
-    n, k, h, w = gy.shape
-    for ki in compiled.prange(k):
-        padded = numpy.zeros((2 * tiles_h, 2 * tiles_w), gy.dtype)
-        for i in range(n):
-            padded[:h, :w] = gy[i, ki]
-            for ty in range(tiles_h):
-                first = (i * tiles_h + ty) * tiles_w
-                r = 2 * ty
-                for tx in range(tiles_w):  # each tile's 16, straight-line
-                    t, s = first + tx, 2 * tx
-                    p, q = padded[r, s], padded[r, s + 1]
-                    u, z = padded[r + 1, s], padded[r + 1, s + 1]
-                    # rows of A gY: (p, q), (p+u, q+z), (p-u, q-z),
-                    # (-u, -z); a row (c0, c1) times A' is
-                    # (c0, c0+c1, c0-c1, -c1)
-                    gm[0, ki, t] = p
-                    gm[1, ki, t] = p + q
-                    gm[2, ki, t] = p - q
-                    gm[3, ki, t] = -q
-                    gm[4, ki, t] = p + u
-                    gm[5, ki, t] = p + u + q + z
-                    gm[6, ki, t] = p + u - q - z
-                    gm[7, ki, t] = -q - z
-                    gm[8, ki, t] = p - u
-                    gm[9, ki, t] = p - u + q - z
-                    gm[10, ki, t] = p - u - q + z
-                    gm[11, ki, t] = z - q
-                    gm[12, ki, t] = -u
-                    gm[13, ki, t] = -u - z
-                    gm[14, ki, t] = z - u
-                    gm[15, ki, t] = z
 
 
 @compiled.jit

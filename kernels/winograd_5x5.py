@@ -30,6 +30,8 @@ B_T = numpy.array([[4, 0, -5, 0, 1, 0],
                    [0, 4, 0, -5, 0, 1]], numpy.float32)
 A_T = numpy.array([[1, 1, 1, 1, 1, 0],
                    [0, 1, -1, 2, -2, 1]], numpy.float32)
+# gM = A gY A' (kernels/winograd.py's output_gradient_tiles).
+A = numpy.ascontiguousarray(A_T.T)
 G = numpy.array([[1 / 4, 0, 0, 0, 0],
                  [-1 / 6, -1 / 6, -1 / 6, -1 / 6, -1 / 6],
                  [-1 / 6, 1 / 6, -1 / 6, 1 / 6, -1 / 6],
@@ -93,31 +95,6 @@ def output_tiles(m, y, tiles_h, tiles_w):
                                 total += A_T[e, b] * rows[d, b, tx]
                             out[2 * ty + d, 2 * tx + e] = total
             y[i, ki] = out[:h, :w]
-
-
-@compiled.jit
-def output_gradient_tiles(gy, gm, tiles_h, tiles_w):
-    """gy (N, K, H, W) -> gm (36, K, N*tiles_h*tiles_w): A gY A'."""
-    n, k, h, w = gy.shape
-    for ki in compiled.prange(k):
-        padded = numpy.zeros((2 * tiles_h, 2 * tiles_w), gy.dtype)
-        rows = numpy.empty((2, 6, tiles_w), gy.dtype)
-        for i in range(n):
-            padded[:h, :w] = gy[i, ki]
-            for ty in range(tiles_h):
-                first = (i * tiles_h + ty) * tiles_w
-                for d in range(2):  # each output row times A'
-                    for b in range(6):
-                        for tx in range(tiles_w):
-                            rows[d, b, tx] = (
-                                A_T[0, b] * padded[2 * ty + d, 2 * tx]
-                                + A_T[1, b] * padded[2 * ty + d, 2 * tx + 1])
-                for a in range(6):  # then A down
-                    for b in range(6):
-                        for tx in range(tiles_w):
-                            gm[6 * a + b, ki, first + tx] = (
-                                A_T[0, a] * rows[0, b, tx]
-                                + A_T[1, a] * rows[1, b, tx])
 
 
 @compiled.jit
