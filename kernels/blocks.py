@@ -19,6 +19,14 @@ def images_per_chunk(images, per_image, target):
     return max(1, min(images, -(-target // per_image)))
 
 
+def view(array, shape):
+    """`array` reshaped without a copy (a copy would lose writes)."""
+    reshaped = array.reshape(shape)
+    if not numpy.may_share_memory(reshaped, array):
+        raise AssertionError('reshaping to {} copies'.format(shape))
+    return reshaped
+
+
 def chunks(total, size):
     """Slices of range(total), `size` at a time (the last may be short)."""
     for start in range(0, total, size):

@@ -15,7 +15,8 @@ and the results copied into a contiguous output. The backward pass does
 the weight and input gradients of those images in one node, reusing
 their patches for the weight gradient. Narrow stride-1 layers go to
 kernels/shifted.py instead, and with numba 3x3 pad-1 and 5x5 pad-2 ones
-to kernels/winograd.py. Second-order gradients are built from the same two
+to kernels/winograd.py; 1x1 layers on big maps skip the patch matrix
+(kernels/pointwise.py). Second-order gradients are built from the same two
 nodes (a convolution's gradient is linear in each of its inputs).
 """
 import chainer_compat  # noqa: F401  (must precede chainer)
@@ -29,7 +30,7 @@ from chainer.functions.connection.convolution_2d import (
     convolution_2d as reference_convolution_2d)
 from chainer.utils import conv, type_check
 
-from kernels import blocks, shifted, winograd
+from kernels import blocks, pointwise, shifted, winograd
 
 
 def _pair(value):
@@ -43,14 +44,6 @@ TARGET_COLUMNS = 2048
 BLAS_DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 # Output channels under which stride-1 convolutions use kernels/shifted.py.
 SHIFTED_BELOW_OUT_C = 64
-
-
-def _view(array, shape):
-    """`array` reshaped without a copy (a copy would lose writes)."""
-    view = array.reshape(shape)
-    if not numpy.may_share_memory(view, array):
-        raise AssertionError('reshaping to {} copies'.format(shape))
-    return view
 
 
 class _Geometry(object):
@@ -144,29 +137,29 @@ class _Geometry(object):
             return
         self.interior(padded)[...] = image
         if self.wide:
-            rows = _view(block, (self.c, self.kh, self.kw, self.columns))
+            rows = blocks.view(block, (self.c, self.kh, self.kw, self.columns))
             for i in range(self.kh):
                 for j in range(self.kw):
                     rows[:, i, j] = self._rows(padded, i, j)
         else:
-            _view(block, (self.c, self.kh, self.kw, self.oh, self.ow))[...] \
+            blocks.view(block, (self.c, self.kh, self.kw, self.oh, self.ow))[...] \
                 = self._windows(padded)
 
     def scatter(self, block, padded, image_grad):
         """Add a (C*kh*kw, columns) patch gradient back onto the image
         (windows overlap: one add per kernel offset)."""
         if self.pointwise:
-            image_grad[...] = _view(block, (self.c, self.oh, self.ow))
+            image_grad[...] = blocks.view(block, (self.c, self.oh, self.ow))
             return
         padded.fill(0)
         if self.wide:
-            grad = _view(block, (self.c, self.kh, self.kw, self.columns))
+            grad = blocks.view(block, (self.c, self.kh, self.kw, self.columns))
             for i in range(self.kh):
                 for j in range(self.kw):
                     self._rows(padded, i, j, writeable=True)[...] += \
                         grad[:, i, j]
         else:
-            grad = _view(block, (self.c, self.kh, self.kw, self.oh, self.ow))
+            grad = blocks.view(block, (self.c, self.kh, self.kw, self.oh, self.ow))
             for i in range(self.kh):
                 rows = slice(i, i + self.sy * self.oh, self.sy)
                 for j in range(self.kw):
@@ -176,43 +169,14 @@ class _Geometry(object):
 
     def valid(self, block):
         """The (out, oh, ow) output in an (out, columns) block."""
-        return _view(block, (block.shape[0], self.oh, self.row_w))[
+        return blocks.view(block, (block.shape[0], self.oh, self.row_w))[
             :, :, :self.ow]
-
-
-def _pointwise_forward(x, w, g):
-    """A 1x1 convolution of images big enough for a product each: y[b] =
-    W x[b], straight from x into y (a patch matrix would be two copies)."""
-    w_matrix = w.reshape(g.out_c, g.k)
-    y = numpy.empty((g.n, g.out_c, g.oh, g.ow), dtype=x.dtype)
-    for b in range(g.n):
-        numpy.matmul(w_matrix, x[b].reshape(g.c, g.columns),
-                     out=_view(y[b], (g.out_c, g.columns)))
-    return y
-
-
-def _pointwise_backward(x, w, gy, g, want_x, want_w):
-    """(gx or None, gw or None) of _pointwise_forward, as directly."""
-    w_matrix = w.reshape(g.out_c, g.k)
-    gx = numpy.empty(x.shape, x.dtype) if want_x else None
-    gw = numpy.zeros((g.out_c, g.k), dtype=w.dtype) if want_w else None
-    gw_part = numpy.empty_like(gw) if want_w else None
-    for b in range(g.n):
-        gy_matrix = gy[b].reshape(g.out_c, g.columns)
-        if want_w:
-            numpy.matmul(gy_matrix, x[b].reshape(g.c, g.columns).T,
-                         out=gw_part)
-            gw += gw_part
-        if want_x:
-            numpy.matmul(w_matrix.T, gy_matrix,
-                         out=_view(gx[b], (g.c, g.columns)))
-    return gx, None if gw is None else gw.reshape(w.shape)
 
 
 def _patch_forward(x, w, g):
     """y = conv(x, w) through patch matrices (no bias)."""
     if g.direct:
-        return _pointwise_forward(x, w, g)
+        return pointwise.forward(x, w, g)
     w_matrix = w.reshape(g.out_c, g.k)
     y = numpy.empty((g.n, g.out_c, g.oh, g.ow), dtype=x.dtype)
     padded = g.padded_buffer(x.dtype)
@@ -223,8 +187,8 @@ def _patch_forward(x, w, g):
         for b in range(count):
             g.gather(x[start + b], padded, patches[:, b])
         used = count * g.columns
-        numpy.matmul(w_matrix, _view(patches, (g.k, -1))[:, :used],
-                     out=_view(products, (g.out_c, -1))[:, :used])
+        numpy.matmul(w_matrix, blocks.view(patches, (g.k, -1))[:, :used],
+                     out=blocks.view(products, (g.out_c, -1))[:, :used])
         for b in range(count):
             y[start + b] = g.valid(products[:, b])
     return y
@@ -233,7 +197,7 @@ def _patch_forward(x, w, g):
 def _patch_backward(x, w, gy, g, want_x, want_w):
     """(gx or None, gw or None) through patch matrices."""
     if g.direct:
-        return _pointwise_backward(x, w, gy, g, want_x, want_w)
+        return pointwise.backward(x, w, gy, g, want_x, want_w)
     w_matrix = w.reshape(g.out_c, g.k)
     gx = numpy.empty(x.shape, x.dtype) if want_x else None
     gw = numpy.zeros((g.out_c, g.k), dtype=w.dtype) if want_w else None
@@ -251,15 +215,15 @@ def _patch_backward(x, w, gy, g, want_x, want_w):
         used = count * g.columns
         for b in range(count):
             g.valid(gy_blocks[:, b])[...] = gy[start + b]
-        gy_matrix = _view(gy_blocks, (g.out_c, -1))[:, :used]
+        gy_matrix = blocks.view(gy_blocks, (g.out_c, -1))[:, :used]
         if want_w:
             for b in range(count):
                 g.gather(x[start + b], padded, patches[:, b])
-            numpy.matmul(gy_matrix, _view(patches, (g.k, -1))[:, :used].T,
+            numpy.matmul(gy_matrix, blocks.view(patches, (g.k, -1))[:, :used].T,
                          out=gw_part)
             gw += gw_part
         if want_x:
-            patch_grad = _view(patches, (g.k, -1))[:, :used]
+            patch_grad = blocks.view(patches, (g.k, -1))[:, :used]
             numpy.matmul(w_matrix.T, gy_matrix, out=patch_grad)
             for b in range(count):
                 g.scatter(patches[:, b], padded_grad, gx[start + b])

@@ -42,16 +42,17 @@ CONVS = [
 ]
 
 
-@pytest.fixture(autouse=True, params=['patches', 'shifted', 'winograd'])
+@pytest.fixture(autouse=True, params=['patches', 'shifted', 'compiled'])
 def stride1_strategy(request, monkeypatch):
     """Every test three times: stride-1 convolutions through the patch
-    matrix, through kernels/shifted.py, and (3x3 pad 1, 5x5 pad 2)
-    through kernels/winograd.py, which needs numba."""
-    if request.param == 'winograd' and not compiled.numba:
+    matrix, through kernels/shifted.py, and with numba's loops
+    (kernels/compiled.py), which take 3x3 pad-1 and 5x5 pad-2 ones to
+    kernels/winograd.py."""
+    if request.param == 'compiled' and not compiled.numba:
         pytest.skip('kernels/winograd.py needs the numba extra')
     monkeypatch.setattr(kc, 'SHIFTED_BELOW_OUT_C',
                         10 ** 9 if request.param == 'shifted' else 0)
-    monkeypatch.setattr(compiled, 'ENABLED', request.param == 'winograd')
+    monkeypatch.setattr(compiled, 'ENABLED', request.param == 'compiled')
     return request.param
 
 
@@ -271,7 +272,7 @@ def test_winograd_takes_3x3_pad_1_and_5x5_pad_2_stride_1_layers(
         stride1_strategy):
     def winograd_computes(*case):
         return geometry(*case).winograd
-    on = stride1_strategy == 'winograd'
+    on = stride1_strategy == 'compiled'
     assert winograd_computes((2, 3, 8, 8), (64, 3, 3, 3), 1, 1, False) is \
         (winograd_3x3 if on else None)
     assert winograd_computes((2, 3, 8, 8), (64, 3, 5, 5), 1, 2, False) is \
