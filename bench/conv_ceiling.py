@@ -43,7 +43,7 @@ import chainer  # noqa: E402
 import numpy  # noqa: E402
 
 import models  # noqa: E402
-from kernels import convolution  # noqa: E402
+from kernels import allocator, convolution  # noqa: E402
 from train_speed import random_batch  # noqa: E402
 
 WAYS = ('kernels/', 'NumPy GEMM', 'PyTorch conv', 'PyTorch GEMM')
@@ -176,6 +176,7 @@ def main(argv=None):
     except ImportError:
         parser.error('needs PyTorch: make torch-venv, then run it with '
                      '.venv-torch/bin/python')
+    allocator.keep_freed_memory()  # as a CPU training run does
     print('NumPy {} ({}), PyTorch {}, {} threads; batch {}, median of {}\n'
           .format(numpy.__version__, blas_name(), torch.__version__,
                   torch.get_num_threads(), args.batchsize, args.repeats))
