@@ -3,6 +3,7 @@
 allows: every convolution layer, forward and backward, four ways.
 
     .venv-torch/bin/python bench/conv_ceiling.py --arch nin --arch googlenet
+    .venv-torch/bin/python bench/conv_ceiling.py --arch googlenet --by-kind
 
 For each convolution of the network (read off one forward pass of the
 model, batch --batchsize, at its input size), the layer's own shapes timed
@@ -144,23 +145,45 @@ def layer_runs(x_shape, w_shape, stride, pad, phase, input_layer):
 
 
 def layer_times(arch, batchsize, repeats, phase, ways=WAYS):
-    """(calls, seconds per way in WAYS) for each distinct convolution of
-    the network; the ways not in `ways` are not timed (0)."""
+    """(calls, seconds per way in WAYS, kind) for each distinct
+    convolution of the network; the ways not in `ways` are not timed
+    (0)."""
     insize, layers = convolution_layers(arch, batchsize)
     for (x_shape, w_shape, stride, pad), calls in layers.items():
         input_layer = x_shape[1:] == (3, insize, insize)
         runs = layer_runs(x_shape, w_shape, stride, pad, phase, input_layer)
+        kind = layer_kind(x_shape, w_shape, stride, pad, input_layer)
         yield calls, [median_seconds(run, repeats) if way in ways else 0.0
-                      for way, run in zip(WAYS, runs)]
+                      for way, run in zip(WAYS, runs)], kind
+
+
+def layer_kind(x_shape, w_shape, stride, pad, input_layer):
+    """How kernels/convolution.py computes the layer, in a few words."""
+    g = convolution._Geometry(x_shape, w_shape, stride, pad, False)
+    if input_layer:
+        return 'first layer'
+    if g.pointwise:
+        return '1x1'
+    if g.winograd:
+        return 'Winograd {0}x{0}'.format(g.kh)
+    if g.shifted:
+        return 'shifted products'
+    return 'patch matrix, stride {}'.format(g.sy) if g.sy == g.sx else \
+        'patch matrix'
 
 
 def measure(arch, batchsize, repeats, phase):
-    """(convolution calls, seconds per way in WAYS) of the network."""
-    count, totals = 0, [0.0] * len(WAYS)
-    for calls, seconds in layer_times(arch, batchsize, repeats, phase):
-        count += calls
-        totals = [t + calls * s for t, s in zip(totals, seconds)]
-    return count, totals
+    """{kind: (convolution calls, seconds per way in WAYS)} of the
+    network, and 'all' of them."""
+    totals = collections.OrderedDict()
+    for calls, seconds, kind in layer_times(arch, batchsize, repeats,
+                                            phase):
+        for key in (kind, 'all'):
+            count, sums = totals.get(key, (0, [0.0] * len(WAYS)))
+            totals[key] = (count + calls,
+                           [t + calls * s for t, s in zip(sums, seconds)])
+    totals['all'] = totals.pop('all')
+    return totals
 
 
 def main(argv=None):
@@ -170,6 +193,9 @@ def main(argv=None):
                         help='network (repeatable; default nin, googlenet)')
     parser.add_argument('--batchsize', '-B', type=int, default=32)
     parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--by-kind', action='store_true',
+                        help='a row per kind of layer (first layer, 1x1, '
+                             'Winograd, ...) before each total')
     args = parser.parse_args(argv)
     try:
         import torch
@@ -186,15 +212,20 @@ def main(argv=None):
     print('|---|---|---:|' + '---:|' * (len(WAYS) + 3))
     for arch in args.arch or ['nin', 'googlenet']:
         for phase in ('forward', 'backward'):
-            count, totals = measure(arch, args.batchsize, args.repeats,
-                                    phase)
-            ours, gemm, torch_conv, torch_gemm = totals
-            print('| {} | {} | {} | {} | {:.2f} | {:.2f} | {:.2f} |'.format(
-                arch, phase, count,
-                ' | '.join('{:.0f}'.format(t * 1e3) for t in totals),
-                ours / gemm, gemm / torch_gemm, ours / torch_conv))
+            totals = measure(arch, args.batchsize, args.repeats, phase)
+            for kind, (count, seconds) in totals.items():
+                if kind == 'all' or args.by_kind:
+                    print(table_row(arch, phase, kind, count, seconds))
             sys.stdout.flush()
     return 0
+
+
+def table_row(arch, phase, kind, count, seconds):
+    ours, gemm, torch_conv, torch_gemm = seconds
+    return '| {} | {} | {} | {} | {:.2f} | {:.2f} | {:.2f} |'.format(
+        arch, phase if kind == 'all' else '{}: {}'.format(phase, kind),
+        count, ' | '.join('{:.0f}'.format(t * 1e3) for t in seconds),
+        ours / gemm, gemm / torch_gemm, ours / torch_conv)
 
 
 def blas_name():

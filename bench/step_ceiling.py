@@ -101,8 +101,9 @@ def floor_seconds(arch, batchsize, repeats):
     ours, gemm = WAYS.index('kernels/'), WAYS.index('NumPy GEMM')
     total = 0.0
     for phase in ('forward', 'backward'):
-        for calls, seconds in layer_times(arch, batchsize, repeats, phase,
-                                          ways=('kernels/', 'NumPy GEMM')):
+        for calls, seconds, _ in layer_times(
+                arch, batchsize, repeats, phase,
+                ways=('kernels/', 'NumPy GEMM')):
             total += calls * min(seconds[ours], seconds[gemm])
     return total
 
