@@ -142,8 +142,9 @@ class _Geometry(object):
                 for j in range(self.kw):
                     rows[:, i, j] = self._rows(padded, i, j)
         else:
-            blocks.view(block, (self.c, self.kh, self.kw, self.oh, self.ow))[...] \
-                = self._windows(padded)
+            windows = blocks.view(
+                block, (self.c, self.kh, self.kw, self.oh, self.ow))
+            windows[...] = self._windows(padded)
 
     def scatter(self, block, padded, image_grad):
         """Add a (C*kh*kw, columns) patch gradient back onto the image
@@ -159,7 +160,8 @@ class _Geometry(object):
                     self._rows(padded, i, j, writeable=True)[...] += \
                         grad[:, i, j]
         else:
-            grad = blocks.view(block, (self.c, self.kh, self.kw, self.oh, self.ow))
+            grad = blocks.view(
+                block, (self.c, self.kh, self.kw, self.oh, self.ow))
             for i in range(self.kh):
                 rows = slice(i, i + self.sy * self.oh, self.sy)
                 for j in range(self.kw):
@@ -219,8 +221,8 @@ def _patch_backward(x, w, gy, g, want_x, want_w):
         if want_w:
             for b in range(count):
                 g.gather(x[start + b], padded, patches[:, b])
-            numpy.matmul(gy_matrix, blocks.view(patches, (g.k, -1))[:, :used].T,
-                         out=gw_part)
+            patch_matrix = blocks.view(patches, (g.k, -1))[:, :used]
+            numpy.matmul(gy_matrix, patch_matrix.T, out=gw_part)
             gw += gw_part
         if want_x:
             patch_grad = blocks.view(patches, (g.k, -1))[:, :used]
