@@ -197,12 +197,7 @@ def main(argv=None):
                         help='a row per kind of layer (first layer, 1x1, '
                              'Winograd, ...) before each total')
     args = parser.parse_args(argv)
-    try:
-        import torch
-    except ImportError:
-        parser.error('needs PyTorch: make torch-venv, then run it with '
-                     '.venv-torch/bin/python')
-    allocator.keep_freed_memory()  # as a CPU training run does
+    torch = torch_for_bench(parser)
     print('NumPy {} ({}), PyTorch {}, {} threads; batch {}, median of {}\n'
           .format(numpy.__version__, blas_name(), torch.__version__,
                   torch.get_num_threads(), args.batchsize, args.repeats))
@@ -226,6 +221,19 @@ def table_row(arch, phase, kind, count, seconds):
         arch, phase if kind == 'all' else '{}: {}'.format(phase, kind),
         count, ' | '.join('{:.0f}'.format(t * 1e3) for t in seconds),
         ours / gemm, gemm / torch_gemm, ours / torch_conv)
+
+
+def torch_for_bench(parser):
+    """PyTorch, with freed memory kept as a CPU training run keeps it
+    (kernels/allocator.py); without PyTorch, the parser's one-line error
+    saying where to run the bench."""
+    try:
+        import torch
+    except ImportError:
+        parser.error('needs PyTorch: make torch-venv, then run it with '
+                     '.venv-torch/bin/python')
+    allocator.keep_freed_memory()
+    return torch
 
 
 def blas_name():

@@ -46,10 +46,9 @@ import argparse  # noqa: E402
 import chainer  # noqa: E402
 
 import kernels  # noqa: E402
-from kernels import allocator  # noqa: E402
 import models  # noqa: E402
 from conv_ceiling import (  # noqa: E402
-    WAYS, blas_name, layer_times, median_seconds)
+    WAYS, blas_name, layer_times, median_seconds, torch_for_bench)
 from profile_step import (  # noqa: E402
     profile, profile_pytorch, pytorch_training_step)
 from train_speed import random_batch  # noqa: E402
@@ -140,12 +139,7 @@ def main(argv=None):
                         help='timed calls of each product (median)')
     parser.add_argument('--out', help='also write the table here')
     args = parser.parse_args(argv)
-    try:
-        import torch
-    except ImportError:
-        parser.error('needs PyTorch: make torch-venv, then run it with '
-                     '.venv-torch/bin/python')
-    allocator.keep_freed_memory()  # as a CPU training run does
+    torch = torch_for_bench(parser)
     lines = ['NumPy ({}) and PyTorch {}, {} threads; batch {}; steps: median '
              'of {} after {}\n'.format(
                  blas_name(), torch.__version__, torch.get_num_threads(),

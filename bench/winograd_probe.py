@@ -34,9 +34,9 @@ import argparse  # noqa: E402
 
 import numpy  # noqa: E402
 
-from kernels import allocator, compiled, convolution  # noqa: E402
+from kernels import compiled, convolution  # noqa: E402
 from conv_ceiling import (  # noqa: E402
-    blas_name, convolution_layers, median_seconds)
+    blas_name, convolution_layers, median_seconds, torch_for_bench)
 
 COLUMNS = ('patches', 'Winograd', 'products', 'transforms', 'PyTorch')
 
@@ -140,12 +140,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not compiled.numba:
         parser.error('kernels/winograd.py needs numba (the numba extra)')
-    try:
-        import torch
-    except ImportError:
-        parser.error('needs PyTorch: make torch-venv, then run it with '
-                     '.venv-torch/bin/python')
-    allocator.keep_freed_memory()  # as a CPU training run does
+    torch = torch_for_bench(parser)
     print('NumPy {} ({}), PyTorch {}, {} threads; batch {}; forward + '
           'backward, ms, median of {}\n'.format(
               numpy.__version__, blas_name(), torch.__version__,
