@@ -36,6 +36,11 @@ REPLACEMENTS = (
      'kernels.fixed_batch_normalization', 'fixed_batch_normalization'),
     ('chainer.functions', 'local_response_normalization',
      'kernels.normalization', 'local_response_normalization'),
+    # The nodes F.relu builds, looked up when it runs: this reaches the
+    # callers that hold F.relu itself (L.MLPConvolution2D).
+    ('chainer.functions.activation.relu', 'ReLU', 'kernels.relu', 'ReLU'),
+    ('chainer.functions.activation.relu', 'ReLUGrad2',
+     'kernels.relu', 'ReLUGrad2'),
 )
 
 _originals = {}

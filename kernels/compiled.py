@@ -38,14 +38,19 @@ if numba is not None:
         numba.config.THREADING_LAYER = 'workqueue'
     prange = numba.prange
 
-    def jit(function):
-        """Compiled, parallel over prange, cached beside the module."""
-        return numba.njit(parallel=True, fastmath=True, cache=True)(function)
+    def jit(function=None, fastmath=True):
+        """Compiled, parallel over prange, cached beside the module.
+        fastmath=False (as @jit(fastmath=False)) where infinities or NaN
+        must behave as in NumPy."""
+        if function is None:
+            return lambda f: jit(f, fastmath)
+        return numba.njit(parallel=True, fastmath=fastmath,
+                          cache=True)(function)
 else:
     prange = range
 
-    def jit(function):
-        return function
+    def jit(function=None, fastmath=True):
+        return function if function is not None else (lambda f: f)
 
 
 @jit

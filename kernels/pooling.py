@@ -6,6 +6,10 @@ Here each window offset is one pass of ``numpy.maximum`` over a shifted view
 of the input (see _Windows), keeping only the winning offset (int8), and the
 gradient goes back with one masked add per offset. The work is done a chunk
 of channel planes at a time so that the repeated passes hit the cache.
+With numba (kernels/compiled.py) the gradient is instead one compiled pass
+per plane, in parallel over planes, that adds each gy to the input its
+window's max came from: 2x faster than the masked adds. (A compiled forward
+pass, fused or per element, measured 1.5-3x slower than NumPy's passes.)
 
 Results equal Chainer's, ties included: the first offset in row-major
 (dy, dx) order wins, as ``argmax`` picks it. NaN inputs and non-finite
@@ -21,8 +25,10 @@ from chainer.functions.pooling.max_pooling_nd import (
 from chainer.utils import conv
 from chainer.utils import type_check
 
-from kernels import blocks
+from kernels import blocks, compiled
 from kernels.blocks import as_planes
+
+COMPILED_DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
 
 class _Windows(object):
@@ -191,6 +197,32 @@ def _scatter(windows, gy_planes, indexes, dtype):
     return gx
 
 
+@compiled.jit(fastmath=False)
+def _scatter_compiled(gy, indexes, gx, ksize, stride, pad):
+    """_scatter in parallel over planes. Outputs go last to first: an
+    input then receives its gradients in the order of the offsets they
+    come through, as in Chainer's col2im, so the sums agree to the bit."""
+    planes, h, w = gx.shape
+    kw = ksize[1]
+    sy, sx = stride
+    oh, ow = gy.shape[1:]
+    for p in compiled.prange(planes):
+        gx[p] = 0
+        for oy in range(oh - 1, -1, -1):
+            for ox in range(ow - 1, -1, -1):
+                offset = indexes[p, oy, ox]
+                iy = oy * sy - pad[0] + offset // kw
+                ix = ox * sx - pad[1] + offset % kw
+                # A window of padding only has no input to send it to.
+                if 0 <= iy < h and 0 <= ix < w:
+                    gx[p, iy, ix] += gy[p, oy, ox]
+
+
+def _compiled_for(planes):
+    return (compiled.enabled() and planes.dtype in COMPILED_DTYPES
+            and planes.flags.c_contiguous)
+
+
 class MaxPooling2D(blocks.Pooling2D):
     """Spatial max pooling over (N, C, H, W) numpy arrays."""
 
@@ -221,8 +253,15 @@ class MaxPooling2DGrad(blocks.Pooling2DGrad):
 
     def unpool(self, gy_planes):
         pooling = self.pooling
-        return _scatter(pooling.windows, gy_planes, pooling.indexes,
-                        pooling.in_dtype)
+        if not (_compiled_for(gy_planes)
+                and gy_planes.dtype == pooling.in_dtype):
+            return _scatter(pooling.windows, gy_planes, pooling.indexes,
+                            pooling.in_dtype)
+        gx = numpy.empty((pooling.windows.planes,) + pooling.in_shape[2:],
+                         pooling.in_dtype)
+        _scatter_compiled(gy_planes, pooling.indexes, gx, pooling.ksize,
+                          pooling.stride, pooling.pad)
+        return gx
 
     def backward(self, indexes, grad_outputs):
         return MaxPooling2DWithIndexes(self.pooling).apply(grad_outputs)

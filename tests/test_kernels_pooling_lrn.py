@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import kernels
-from kernels import normalization, pooling
+from kernels import compiled, normalization, pooling
 
 with warnings.catch_warnings():
     # chainer.testing, which gradient_check imports, applies a pytest mark
@@ -34,6 +34,14 @@ POOLINGS = [
 ]
 POOLING_IDS = ['%s-k%s-s%s-p%s-%s' % (
     'x'.join(map(str, c[0])), c[1], c[2], c[3], c[4]) for c in POOLINGS]
+# Max pooling runs both ways: kernels/compiled.py's loops and NumPy's.
+LOOPS = ['numpy'] + (['numba'] if compiled.numba is not None else [])
+
+
+@pytest.fixture(params=LOOPS)
+def loops(request, monkeypatch):
+    monkeypatch.setattr(compiled, 'ENABLED', request.param == 'numba')
+    return request.param
 
 
 def distinct_values(shape, rng, dtype=np.float32):
@@ -57,7 +65,7 @@ def pooling_output_shape(x, ksize, stride, pad, cover_all):
 
 @pytest.mark.parametrize('case', POOLINGS, ids=POOLING_IDS)
 @pytest.mark.parametrize('ties', [False, True], ids=['distinct', 'ties'])
-def test_max_pooling_equals_chainer(case, ties):
+def test_max_pooling_equals_chainer(case, ties, loops):
     shape, ksize, stride, pad, cover_all = case
     rng = np.random.RandomState(0)
     if ties:
@@ -77,7 +85,7 @@ def test_max_pooling_equals_chainer(case, ties):
     np.testing.assert_array_equal(gx, gx_ref)
 
 
-def test_max_pooling_default_stride_and_non_contiguous_input():
+def test_max_pooling_default_stride_and_non_contiguous_input(loops):
     rng = np.random.RandomState(1)
     x = distinct_values((2, 3, 12, 10), rng)[:, :, ::-1, 1:]
     gy = rng.randn(2, 3, 6, 5).astype(np.float32)
@@ -90,7 +98,7 @@ def test_max_pooling_default_stride_and_non_contiguous_input():
 
 @pytest.mark.parametrize('case', [POOLINGS[3], POOLINGS[4], POOLINGS[7]],
                          ids=[POOLING_IDS[3], POOLING_IDS[4], POOLING_IDS[7]])
-def test_max_pooling_gradient_check(case):
+def test_max_pooling_gradient_check(case, loops):
     shape, ksize, stride, pad, cover_all = case
     rng = np.random.RandomState(2)
     # Values 0.5 apart: finite differences (eps 1e-3) never change a max.
@@ -103,6 +111,22 @@ def test_max_pooling_gradient_check(case):
         return pooling.max_pooling_2d(x, *args)
     gradient_check.check_backward(pool, x, gy, dtype=np.float64)
     gradient_check.check_double_backward(pool, x, gy, ggx, dtype=np.float64)
+
+
+@pytest.mark.skipif(compiled.numba is None, reason='the numba extra')
+def test_compiled_gradient_does_the_work(monkeypatch):
+    calls = []
+    original = pooling._scatter_compiled
+    monkeypatch.setattr(pooling, '_scatter_compiled',
+                        lambda *a: calls.append(a[0].dtype) or original(*a))
+    x = distinct_values((2, 3, 9, 9), np.random.RandomState(5))
+    gy = np.ones((2, 3, 4, 4), np.float32)
+    for enabled, dtype in ((True, np.float32), (False, np.float32),
+                           (True, np.float16)):
+        monkeypatch.setattr(compiled, 'ENABLED', enabled)
+        forward_backward(pooling.max_pooling_2d, x.astype(dtype),
+                         gy.astype(dtype), 3, 2)
+    assert calls == [np.float32]
 
 
 def test_max_pooling_dispatch(monkeypatch):
