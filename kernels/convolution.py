@@ -1,22 +1,15 @@
-"""2-D convolution on the CPU as one matrix product per image.
+"""2-D convolution on the CPU as one matrix product per few images.
 
-Chainer's CPU convolution gathers the patches of the whole batch into one
-im2col array, then numpy.tensordot copies that array once more to bring
-the patch axes last, and the output comes back as a transposed,
-non-contiguous view that slows every layer after it. The weight gradient
-gathers the patches a second time and the input gradient scatters them
-back through another full-batch array.
-
-Here a few images at a time (enough columns for an efficient matrix
-product, few enough to stay in cache): their patches are gathered with
-contiguous copies where the stride allows (see _Geometry) into one
-(C*kh*kw, columns) matrix, multiplied by the (out, C*kh*kw) weight matrix,
-and the results copied into a contiguous output. The backward pass does
-the weight and input gradients of those images in one node, reusing
-their patches for the weight gradient. Narrow stride-1 layers go to
-kernels/shifted.py instead, and with numba 3x3 pad-1 and 5x5 pad-2 ones
-to kernels/winograd.py; 1x1 layers on big maps skip the patch matrix
-(kernels/pointwise.py). Second-order gradients are built from the same two
+Chainer's CPU convolution builds a full-batch im2col array, copies it
+again in numpy.tensordot, returns a non-contiguous output, and gathers the
+patches once more for the weight gradient. Here a few images at a time
+(enough columns for an efficient product, few enough to stay in cache)
+are gathered, with contiguous copies where the stride allows (_Geometry),
+into one (C*kh*kw, columns) matrix and multiplied by the weights. Strided
+layers keep that matrix from the forward pass for the weight gradient.
+Narrow stride-1 layers go to kernels/shifted.py, with numba 3x3 pad-1 and
+5x5 pad-2 ones to kernels/winograd.py, and 1x1 layers on big maps to
+kernels/pointwise.py. Second-order gradients are built from the same two
 nodes (a convolution's gradient is linear in each of its inputs).
 """
 import chainer_compat  # noqa: F401  (must precede chainer)
@@ -24,6 +17,7 @@ import chainer_compat  # noqa: F401  (must precede chainer)
 import numpy
 from numpy.lib.stride_tricks import as_strided
 
+import chainer
 from chainer import function_node
 from chainer.functions.array import broadcast
 from chainer.functions.connection.convolution_2d import (
@@ -95,6 +89,12 @@ class _Geometry(object):
                                              TARGET_COLUMNS)
         # 1x1 with an image per product: no patch matrix at all.
         self.direct = self.pointwise and self.chunk == 1
+        # Strided: the patch matrix is worth keeping for the weight
+        # gradient (copies from strided windows are slow, and these layers
+        # have few patches for their arithmetic).
+        self.strided = not (self.pointwise or self.wide)
+        # One strided image per product: its output block is y's own.
+        self.single = self.strided and self.chunk == 1
 
     def chunks(self):
         return blocks.chunks(self.n, self.chunk)
@@ -175,8 +175,9 @@ class _Geometry(object):
             :, :, :self.ow]
 
 
-def _patch_forward(x, w, g):
-    """y = conv(x, w) through patch matrices (no bias)."""
+def _patch_forward(x, w, g, kept=None):
+    """y = conv(x, w) through patch matrices (no bias). A list as `kept`
+    receives every chunk's patch matrix for the backward pass."""
     if g.direct:
         return pointwise.forward(x, w, g)
     w_matrix = w.reshape(g.out_c, g.k)
@@ -186,9 +187,16 @@ def _patch_forward(x, w, g):
     products = g.matrix_buffer(g.out_c, x.dtype)
     for part in g.chunks():
         start, count = part.start, part.stop - part.start
+        if kept is not None:
+            patches = g.matrix_buffer(g.k, x.dtype)
+            kept.append(patches)
         for b in range(count):
             g.gather(x[start + b], padded, patches[:, b])
         used = count * g.columns
+        if g.single:  # the product is the image's output as it stands
+            numpy.matmul(w_matrix, patches[:, 0],
+                         out=y[start].reshape(g.out_c, g.columns))
+            continue
         numpy.matmul(w_matrix, blocks.view(patches, (g.k, -1))[:, :used],
                      out=blocks.view(products, (g.out_c, -1))[:, :used])
         for b in range(count):
@@ -196,8 +204,9 @@ def _patch_forward(x, w, g):
     return y
 
 
-def _patch_backward(x, w, gy, g, want_x, want_w):
-    """(gx or None, gw or None) through patch matrices."""
+def _patch_backward(x, w, gy, g, want_x, want_w, kept=None):
+    """(gx or None, gw or None) through patch matrices; `kept`, the forward
+    pass's patch matrices of x, saves gathering them again."""
     if g.direct:
         return pointwise.backward(x, w, gy, g, want_x, want_w)
     w_matrix = w.reshape(g.out_c, g.k)
@@ -208,19 +217,26 @@ def _patch_backward(x, w, gy, g, want_x, want_w):
     # Gradients land on the border too: a buffer of their own keeps the
     # gathering buffer's border zero.
     padded_grad = g.padded_buffer(x.dtype) if want_x else None
-    patches = g.matrix_buffer(g.k, x.dtype)
+    patches = None if kept else g.matrix_buffer(g.k, x.dtype)
     # The wide layout's dropped columns of gy stay zero, so they add
     # nothing to either gradient.
-    gy_blocks = g.matrix_buffer(g.out_c, x.dtype)
-    for part in g.chunks():
+    gy_blocks = None if g.single else g.matrix_buffer(g.out_c, x.dtype)
+    for index, part in enumerate(g.chunks()):
         start, count = part.start, part.stop - part.start
         used = count * g.columns
-        for b in range(count):
-            g.valid(gy_blocks[:, b])[...] = gy[start + b]
-        gy_matrix = blocks.view(gy_blocks, (g.out_c, -1))[:, :used]
-        if want_w:
+        if g.single:
+            gy_matrix = numpy.ascontiguousarray(gy[start]).reshape(
+                g.out_c, g.columns)
+        else:
             for b in range(count):
-                g.gather(x[start + b], padded, patches[:, b])
+                g.valid(gy_blocks[:, b])[...] = gy[start + b]
+            gy_matrix = blocks.view(gy_blocks, (g.out_c, -1))[:, :used]
+        if kept:
+            patches = kept[index]  # overwritten below by the gradient
+        if want_w:
+            if not kept:
+                for b in range(count):
+                    g.gather(x[start + b], padded, patches[:, b])
             patch_matrix = blocks.view(patches, (g.k, -1))[:, :used]
             numpy.matmul(gy_matrix, patch_matrix.T, out=gw_part)
             gw += gw_part
@@ -266,11 +282,23 @@ class Convolution2D(function_node.FunctionNode):
         self.retain_inputs((0, 1))
         x, w = inputs[:2]
         g = self.geometry(x.shape, w.shape)
-        y = _algorithm(g, shifted.forward, winograd.forward,
-                       _patch_forward)(x, w, g)
+        if g.strided:
+            # Kept for the weight gradient only while a graph is built.
+            kept = [] if chainer.config.enable_backprop else None
+            self._kept = (x, kept)
+            y = _patch_forward(x, w, g, kept)
+        else:
+            y = _algorithm(g, shifted.forward, winograd.forward,
+                           _patch_forward)(x, w, g)
         if len(inputs) == 3:
             y += inputs[2][:, None, None]
         return y,
+
+    def kept_patches(self, x):
+        """The patch matrices forward kept of x, once (None otherwise)."""
+        source, kept = getattr(self, '_kept', (None, None))
+        self._kept = (None, None)
+        return kept if source is x else None
 
     def backward(self, indexes, grad_outputs):
         x, w = self.get_retained_inputs()
@@ -290,9 +318,13 @@ class Convolution2DGrad(function_node.FunctionNode):
         self.retain_inputs((0, 1, 2))
         x, w, gy = inputs
         g = self.conv_node.geometry(x.shape, w.shape)
-        gx, gw = _algorithm(g, shifted.backward, winograd.backward,
-                            _patch_backward)(
-            x, w, gy, g, 0 in self.indexes, 1 in self.indexes)
+        want_x, want_w = 0 in self.indexes, 1 in self.indexes
+        if g.strided:
+            gx, gw = _patch_backward(x, w, gy, g, want_x, want_w,
+                                     self.conv_node.kept_patches(x))
+        else:
+            gx, gw = _algorithm(g, shifted.backward, winograd.backward,
+                                _patch_backward)(x, w, gy, g, want_x, want_w)
         return self._outputs(gx, gw, gy)
 
     def _outputs(self, gx, gw, gy):

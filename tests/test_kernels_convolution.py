@@ -187,6 +187,42 @@ def test_pointwise_products_go_straight_into_the_output_when_one_image_fills_the
     assert not geometry((1, 3, 5, 7), (4, 3, 3, 3), 1, 1, False).direct
 
 
+@pytest.mark.parametrize('case', [CONVS[i] for i in (13, 15, 18)],
+                         ids=[CONV_IDS[i] for i in (13, 15, 18)])
+@pytest.mark.parametrize('per_product', ['one-image', 'all-images'])
+def test_strided_layers_keep_their_patches(case, per_product, monkeypatch):
+    """Forward's patch matrices serve the weight gradient (no second
+    gather) once; with one image per product its output is written in
+    place. A second gradient of the same graph gathers again."""
+    x_shape, w_shape, stride, pad, cover_all = case
+    if per_product == 'one-image':
+        monkeypatch.setattr(kc, 'TARGET_COLUMNS', 1)
+    assert geometry(*case).single == (per_product == 'one-image')
+    gathered = []
+    original = kc._Geometry.gather
+    monkeypatch.setattr(kc._Geometry, 'gather', lambda g, *a: (
+        gathered.append(1), original(g, *a)))
+    x, W, b, rng = inputs(x_shape, w_shape, True, 4)
+    for want_x in (False, True):
+        del gathered[:]
+        check_against_chainer(x, W, b, rng, stride, pad, cover_all,
+                              want_x=want_x)
+        # Ours once each forward; Chainer's own does not call it.
+        assert len(gathered) == x_shape[0]
+    xv, Wv = chainer.Variable(x), chainer.Variable(W)
+    y = kc.convolution_2d(xv, Wv, None, stride, pad, cover_all)
+    gy = rng.randn(*y.shape).astype(np.float32)
+    first = chainer.grad([y], [xv, Wv], [gy])
+    second = chainer.grad([y], [xv, Wv], [gy])
+    assert len(gathered) == 3 * x_shape[0]
+    for a, b_ in zip(first, second):
+        assert_close(b_.array, a.array)
+    node = kc.Convolution2D(stride, pad, cover_all)
+    with chainer.no_backprop_mode():  # no gradient to keep them for
+        node.apply((x, W))
+    assert node.kept_patches(x) is None
+
+
 def test_non_contiguous_input():
     rng = np.random.RandomState(1)
     base = rng.randn(3, 6, 9, 11).astype(np.float32)
