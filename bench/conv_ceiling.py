@@ -111,7 +111,14 @@ def layer_runs(x_shape, w_shape, stride, pad, phase, input_layer):
     def ours_forward():
         node.forward((x, w))
 
+    # A strided layer's backward reads the patches its forward kept (as in
+    # a training step): each call gets them back.
+    ours_forward()
+    kept = getattr(node, '_kept', None)
+
     def ours_backward():
+        if kept is not None:
+            node._kept = kept
         convolution.Convolution2DGrad(node, wanted).forward((x, w, gy))
 
     def torch_forward():
