@@ -183,12 +183,13 @@ def _patch_forward(x, w, g, kept=None):
     w_matrix = w.reshape(g.out_c, g.k)
     y = numpy.empty((g.n, g.out_c, g.oh, g.ow), dtype=x.dtype)
     padded = g.padded_buffer(x.dtype)
-    patches = g.matrix_buffer(g.k, x.dtype)
+    if kept is None:
+        patches = g.matrix_buffer(g.k, x.dtype)
     products = g.matrix_buffer(g.out_c, x.dtype)
     for part in g.chunks():
         start, count = part.start, part.stop - part.start
-        if kept is not None:
-            patches = g.matrix_buffer(g.k, x.dtype)
+        if kept is not None:  # strided: the gather writes every value
+            patches = numpy.empty((g.k, g.chunk, g.columns), x.dtype)
             kept.append(patches)
         for b in range(count):
             g.gather(x[start + b], padded, patches[:, b])

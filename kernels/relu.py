@@ -17,7 +17,7 @@ import numpy
 from chainer import function_node
 from chainer.functions.activation import relu as chainer_relu
 
-from kernels import compiled
+from kernels import blocks, compiled
 
 reference_ReLU = chainer_relu.ReLU
 reference_ReLUGrad2 = chainer_relu.ReLUGrad2
@@ -42,9 +42,9 @@ def _rectify_gradient(gy, y, gx):
 def _compiled_for(*arrays):
     first = arrays[0]
     return (compiled.enabled() and first.size >= PARALLEL_FROM
-            and all(type(a) is numpy.ndarray and a.dtype == first.dtype
-                    and a.shape == first.shape and a.flags.c_contiguous
-                    for a in arrays)
+            and blocks.numpy_inputs(*arrays)
+            and all(a.dtype == first.dtype and a.shape == first.shape
+                    and a.flags.c_contiguous for a in arrays)
             and first.dtype in DTYPES)
 
 
