@@ -184,6 +184,11 @@ def test_pointwise_products_go_straight_into_the_output_when_one_image_fills_the
     assert geometry((1, 3, 5, 7), (4, 3, 1, 1), 1, 0, False).direct
     assert geometry((2, 2, 48, 44), (3, 2, 1, 1), 1, 0, False).direct
     assert not geometry((2, 3, 5, 7), (4, 3, 1, 1), 1, 0, False).direct
+    # Several images a product, but each big enough on its own.
+    big = geometry((8, 3, 23, 23), (4, 3, 1, 1), 1, 0, False)
+    assert big.chunk > 1 and big.columns >= kc.DIRECT_FROM_COLUMNS
+    assert big.direct
+    assert not geometry((8, 3, 22, 23), (4, 3, 1, 1), 1, 0, False).direct
     assert not geometry((1, 3, 5, 7), (4, 3, 3, 3), 1, 1, False).direct
 
 
