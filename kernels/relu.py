@@ -39,13 +39,37 @@ def _rectify_gradient(gy, y, gx):
         gx[i] = gy[i] * (y[i] > 0)
 
 
-def _compiled_for(*arrays):
+@compiled.jit(fastmath=False)
+def _rectify_gradient_planes(gy, y, gx):
+    """The same on (N, C, H*W) arrays whose planes are contiguous but not
+    the whole (a channel slice: the gradient of one branch of a
+    concatenation, as in every Inception module)."""
+    n, c, length = gy.shape
+    for plane in compiled.prange(n * c):
+        i, k = plane // c, plane % c
+        for j in range(length):
+            gx[i, k, j] = gy[i, k, j] * (y[i, k, j] > 0)
+
+
+def _compiled_for(*arrays, planes=False):
+    """Whether the compiled loops take these arrays: all contiguous, or
+    with `planes` all 4-D with contiguous (H, W) planes."""
     first = arrays[0]
     return (compiled.enabled() and first.size >= PARALLEL_FROM
             and blocks.numpy_inputs(*arrays)
             and all(a.dtype == first.dtype and a.shape == first.shape
-                    and a.flags.c_contiguous for a in arrays)
+                    and (_contiguous_planes(a) if planes
+                         else a.flags.c_contiguous) for a in arrays)
             and first.dtype in DTYPES)
+
+
+def _contiguous_planes(a):
+    return (a.ndim == 4 and a.strides[3] == a.itemsize
+            and a.strides[2] == a.shape[3] * a.itemsize)
+
+
+def _as_planes(a):
+    return a.reshape(a.shape[:2] + (-1,))
 
 
 class ReLU(reference_ReLU):
@@ -73,8 +97,14 @@ class ReLUGrad2(reference_ReLUGrad2):
 
     def forward_cpu(self, inputs):
         gy, = inputs
-        if not _compiled_for(gy, self.b):
+        if _compiled_for(gy, self.b):
+            gx = numpy.empty_like(gy)
+            _rectify_gradient(gy.reshape(-1), self.b.reshape(-1),
+                              gx.reshape(-1))
+        elif _compiled_for(gy, self.b, planes=True):
+            gx = numpy.empty(gy.shape, gy.dtype)
+            _rectify_gradient_planes(_as_planes(gy), _as_planes(self.b),
+                                     _as_planes(gx))
+        else:
             return super(ReLUGrad2, self).forward_cpu(inputs)
-        gx = numpy.empty_like(gy)
-        _rectify_gradient(gy.reshape(-1), self.b.reshape(-1), gx.reshape(-1))
         return gx,

@@ -56,7 +56,7 @@ def test_relu_equals_chainer_bit_for_bit(shape, dtype):
 @needs_numba
 def test_compiled_path_runs_where_it_should(monkeypatch):
     calls = []
-    for name in ('_rectify', '_rectify_gradient'):
+    for name in ('_rectify', '_rectify_gradient', '_rectify_gradient_planes'):
         original = getattr(relu, name)
         monkeypatch.setattr(relu, name, lambda *a, _name=name, _f=original:
                             calls.append(_name) or _f(*a))
@@ -73,6 +73,16 @@ def test_compiled_path_runs_where_it_should(monkeypatch):
     y.grad = big[:, :, ::-1]
     y.backward()
     assert calls == []
+    # A channel slice (one branch's share of a concatenation's gradient):
+    # contiguous planes, compiled plane by plane, same values.
+    wide = special_values((3, 9, 131, 137), np.float32, 6)
+    x = chainer.Variable(special_values(SHAPES[1], np.float32, 7))
+    y = F.relu(x)
+    y.grad = wide[:, 2:7]
+    y.backward()
+    assert calls == ['_rectify', '_rectify_gradient_planes']
+    with np.errstate(invalid='ignore'):
+        np.testing.assert_array_equal(x.grad, wide[:, 2:7] * (y.array > 0))
 
 
 def test_every_caller_builds_our_nodes():
