@@ -51,6 +51,9 @@ def test_relu_equals_chainer_bit_for_bit(shape, dtype):
     assert y.dtype == y_ref.dtype and gx.dtype == gx_ref.dtype
     np.testing.assert_array_equal(y.array, y_ref.array)  # NaN where NaN
     np.testing.assert_array_equal(gx, gx_ref)
+    # The signs of zeros too (-0.0 == 0.0 above).
+    np.testing.assert_array_equal(np.signbit(y.array), np.signbit(y_ref.array))
+    np.testing.assert_array_equal(np.signbit(gx), np.signbit(gx_ref))
 
 
 @needs_numba
