@@ -46,14 +46,15 @@ bench-feeder: venv
 # Chainer's build). bench-speed on the CPU; gpu-check on GPU $(GPU).
 TORCH_VENV ?= .venv-torch
 SPEED_ARGS ?=
-# Rebuilt whenever torch, Chainer or Pillow do not import (a half-built or
-# damaged venv repairs itself). torch pulls a setuptools without
-# pkg_resources, which Chainer's build and Chainer itself need: the older
-# one goes in after torch.
+# Rebuilt from scratch whenever torch, Chainer or Pillow do not import (a
+# half-built or damaged venv repairs itself; pip alone would keep a package
+# whose files are gone but whose record is not). torch pulls a setuptools
+# without pkg_resources, which Chainer's build and Chainer itself need: the
+# older one goes in after torch.
 TORCH_CHECK = $(TORCH_VENV)/bin/python -c "import chainer_compat, torch, chainer, PIL, onnx, onnxruntime, numba" 2>/dev/null
 torch-venv:
 	@$(TORCH_CHECK) || { echo "Setting up $(TORCH_VENV)" && \
-	  $(PYTHON) -m venv $(TORCH_VENV) && \
+	  rm -rf $(TORCH_VENV) && $(PYTHON) -m venv $(TORCH_VENV) && \
 	  $(TORCH_VENV)/bin/pip install -q --disable-pip-version-check "torch==2.13.0" pillow onnx onnxruntime "numba>=0.61" && \
 	  $(TORCH_VENV)/bin/pip install -q --disable-pip-version-check "setuptools>=64,<70" wheel && \
 	  $(TORCH_VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation chainer==7.8.1 && \
