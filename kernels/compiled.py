@@ -29,6 +29,11 @@ except ImportError:  # the `numba` extra is not installed
 ENABLED = numba is not None and os.environ.get('KERNELS_COMPILED') != '0'
 
 
+# The dtypes the compiled loops are written for (float16 has no arithmetic
+# of its own here: its callers keep NumPy's or Chainer's code).
+DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+
+
 def enabled():
     return ENABLED
 

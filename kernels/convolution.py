@@ -131,9 +131,11 @@ class _Geometry(object):
                           strides=(sc, sh, sw, sh * self.sy, sw * self.sx),
                           writeable=False)
 
-    def matrix_buffer(self, rows, dtype):
-        """(rows, chunk, columns): one column block per image."""
-        return numpy.zeros((rows, self.chunk, self.columns), dtype)
+    def matrix_buffer(self, rows, dtype, zeroed=True):
+        """(rows, chunk, columns): one column block per image; zeroed=False
+        where every value read will have been written first."""
+        return (numpy.zeros if zeroed else numpy.empty)(
+            (rows, self.chunk, self.columns), dtype)
 
     def gather(self, image, padded, block):
         """Image (C, H, W) into its (C*kh*kw, columns) block."""
@@ -190,11 +192,11 @@ def _patch_forward(x, w, g, kept=None):
     padded = g.padded_buffer(x.dtype)
     if kept is None:
         patches = g.matrix_buffer(g.k, x.dtype)
-    products = g.matrix_buffer(g.out_c, x.dtype)
+    products = None if g.single else g.matrix_buffer(g.out_c, x.dtype)
     for part in g.chunks():
         start, count = part.start, part.stop - part.start
         if kept is not None:  # strided: the gather writes every value
-            patches = numpy.empty((g.k, g.chunk, g.columns), x.dtype)
+            patches = g.matrix_buffer(g.k, x.dtype, zeroed=False)
             kept.append(patches)
         for b in range(count):
             g.gather(x[start + b], padded, patches[:, b])

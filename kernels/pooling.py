@@ -28,8 +28,6 @@ from chainer.utils import type_check
 from kernels import blocks, compiled
 from kernels.blocks import as_planes
 
-COMPILED_DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
-
 
 class _Windows(object):
     """How the kh * kw pooling windows fall in the input.
@@ -219,7 +217,7 @@ def _scatter_compiled(gy, indexes, gx, ksize, stride, pad):
 
 
 def _compiled_for(planes):
-    return (compiled.enabled() and planes.dtype in COMPILED_DTYPES
+    return (compiled.enabled() and planes.dtype in compiled.DTYPES
             and planes.flags.c_contiguous)
 
 

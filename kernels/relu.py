@@ -24,7 +24,6 @@ reference_ReLUGrad2 = chainer_relu.ReLUGrad2
 
 # Fewer values than this: NumPy's one pass beats starting the threads.
 PARALLEL_FROM = 1 << 18
-DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
 
 @compiled.jit(fastmath=False)
@@ -60,7 +59,7 @@ def _compiled_for(*arrays, planes=False):
             and all(a.dtype == first.dtype and a.shape == first.shape
                     and (_contiguous_planes(a) if planes
                          else a.flags.c_contiguous) for a in arrays)
-            and first.dtype in DTYPES)
+            and first.dtype in compiled.DTYPES)
 
 
 def _contiguous_planes(a):
