@@ -45,33 +45,31 @@ def transforms(g):
 def output_gradient_tiles(gy, gm, tiles_h, tiles_w, a):
     """gy (N, K, H, W) -> gm (elements, K, N*tiles_h*tiles_w): A gY A' of
     every 2x2 output block, A being the form's (r+1, 2) matrix. Per
-    channel, the blocks' four corners are first laid out as four rows,
-    then each element of gM is one pass of four multiply-adds down them:
-    straight runs in and out, where writing every tile's elements in
-    turn scattered the stores over all the planes (2-3x slower)."""
+    channel, the blocks' four corners are first laid out as four rows
+    (each gy value put in its place, in gy's order), then each element of
+    gM is one pass of four multiply-adds down them."""
     n, k, h, w = gy.shape
     size = a.shape[0]
-    tiles = n * tiles_h * tiles_w
+    per_image = tiles_h * tiles_w
+    tiles = n * per_image
+    ragged = h % 2 == 1 or w % 2 == 1  # corners past the edge are zero
     for ki in compiled.prange(k):
-        padded = numpy.zeros((2 * tiles_h, 2 * tiles_w), gy.dtype)
-        corners = numpy.empty((4, tiles), gy.dtype)
+        corners = numpy.empty((2, 2, tiles), gy.dtype)
+        if ragged:
+            corners[:] = 0
         for i in range(n):
-            padded[:h, :w] = gy[i, ki]
-            for ty in range(tiles_h):
-                first = (i * tiles_h + ty) * tiles_w
-                for d in range(2):
-                    for e in range(2):
-                        for tx in range(tiles_w):
-                            corners[2 * d + e, first + tx] = \
-                                padded[2 * ty + d, 2 * tx + e]
+            for row in range(h):
+                first = i * per_image + (row // 2) * tiles_w
+                for x in range(w):
+                    corners[row % 2, x % 2, first + x // 2] = gy[i, ki, row, x]
         for r in range(size):
             for s in range(size):
                 c0, c1 = a[r, 0] * a[s, 0], a[r, 0] * a[s, 1]
                 c2, c3 = a[r, 1] * a[s, 0], a[r, 1] * a[s, 1]
                 for t in range(tiles):
                     gm[size * r + s, ki, t] = (
-                        c0 * corners[0, t] + c1 * corners[1, t]
-                        + c2 * corners[2, t] + c3 * corners[3, t])
+                        c0 * corners[0, 0, t] + c1 * corners[0, 1, t]
+                        + c2 * corners[1, 0, t] + c3 * corners[1, 1, t])
 
 
 class _Tiles(object):

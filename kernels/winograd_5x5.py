@@ -42,89 +42,119 @@ G = numpy.array([[1 / 4, 0, 0, 0, 0],
 
 @compiled.jit
 def input_tiles(x, v, tiles_h, tiles_w):
-    """x (N, C, H, W), padded by 2 -> v (36, C, N*tiles_h*tiles_w)."""
+    """x (N, C, H, W), padded by 2 -> v (36, C, N*tiles_h*tiles_w). One
+    channel at a time, a row of tiles at a time: B' down the six rows for
+    the whole width, kept as even and odd columns, then B across each
+    tile (straight runs through both)."""
     n, c, h, w = x.shape
-    width = 2 * tiles_w + 4
-    for i in compiled.prange(n):
-        padded = numpy.zeros((2 * tiles_h + 4, width), x.dtype)
-        rows = numpy.empty((6, width), x.dtype)
-        for ci in range(c):
+    half = tiles_w + 2  # even (or odd) columns of the padded width
+    per_image = tiles_h * tiles_w
+    for ci in compiled.prange(c):
+        padded = numpy.zeros((2 * tiles_h + 4, 2 * half), x.dtype)
+        even = numpy.empty((6, half), x.dtype)
+        odd = numpy.empty((6, half), x.dtype)
+        for i in range(n):
             padded[2:h + 2, 2:w + 2] = x[i, ci]
             for ty in range(tiles_h):
                 r = 2 * ty
                 for a in range(6):  # B' down the tile's six rows
-                    for s in range(width):
-                        total = B_T[a, 0] * padded[r, s]
+                    for u in range(half):
+                        total_e = B_T[a, 0] * padded[r, 2 * u]
+                        total_o = B_T[a, 0] * padded[r, 2 * u + 1]
                         for q in range(1, 6):
-                            total += B_T[a, q] * padded[r + q, s]
-                        rows[a, s] = total
-                first = (i * tiles_h + ty) * tiles_w
+                            total_e += B_T[a, q] * padded[r + q, 2 * u]
+                            total_o += B_T[a, q] * padded[r + q, 2 * u + 1]
+                        even[a, u] = total_e
+                        odd[a, u] = total_o
+                first = i * per_image + ty * tiles_w
                 for a in range(6):  # then B across each tile's columns
                     for b in range(6):
+                        c0, c1, c2 = B_T[b, 0], B_T[b, 1], B_T[b, 2]
+                        c3, c4, c5 = B_T[b, 3], B_T[b, 4], B_T[b, 5]
                         for tx in range(tiles_w):
-                            s = 2 * tx
-                            total = B_T[b, 0] * rows[a, s]
-                            for q in range(1, 6):
-                                total += B_T[b, q] * rows[a, s + q]
-                            v[6 * a + b, ci, first + tx] = total
+                            v[6 * a + b, ci, first + tx] = (
+                                c0 * even[a, tx] + c1 * odd[a, tx]
+                                + c2 * even[a, tx + 1] + c3 * odd[a, tx + 1]
+                                + c4 * even[a, tx + 2] + c5 * odd[a, tx + 2])
 
 
 @compiled.jit
 def output_tiles(m, y, tiles_h, tiles_w):
-    """m (36, K, N*tiles_h*tiles_w) -> y (N, K, H, W): A'MA."""
+    """m (36, K, N*tiles_h*tiles_w) -> y (N, K, H, W): A'MA. One channel
+    at a time: A' down every tile, then A across, each in passes down the
+    chunk's tiles (planes o[d, e]); then each y value read from its
+    tile."""
     n, k, h, w = y.shape
+    per_image = tiles_h * tiles_w
+    tiles = n * per_image
     for ki in compiled.prange(k):
-        out = numpy.empty((2 * tiles_h, 2 * tiles_w), y.dtype)
-        rows = numpy.empty((2, 6, tiles_w), y.dtype)
+        rows = numpy.empty((2, 6, tiles), y.dtype)
+        o = numpy.empty((2, 2, tiles), y.dtype)
+        for d in range(2):  # A' down the tile's six rows
+            for b in range(6):
+                for t in range(tiles):
+                    total = A_T[d, 0] * m[b, ki, t]
+                    for a in range(1, 6):
+                        total += A_T[d, a] * m[6 * a + b, ki, t]
+                    rows[d, b, t] = total
+        for d in range(2):  # then A across
+            for e in range(2):
+                for t in range(tiles):
+                    total = A_T[e, 0] * rows[d, 0, t]
+                    for b in range(1, 6):
+                        total += A_T[e, b] * rows[d, b, t]
+                    o[d, e, t] = total
         for i in range(n):
-            for ty in range(tiles_h):
-                first = (i * tiles_h + ty) * tiles_w
-                for d in range(2):  # A' down the tile's six rows
-                    for b in range(6):
-                        for tx in range(tiles_w):
-                            total = A_T[d, 0] * m[b, ki, first + tx]
-                            for a in range(1, 6):
-                                total += A_T[d, a] * m[6 * a + b, ki,
-                                                       first + tx]
-                            rows[d, b, tx] = total
-                for d in range(2):  # then A across
-                    for e in range(2):
-                        for tx in range(tiles_w):
-                            total = A_T[e, 0] * rows[d, 0, tx]
-                            for b in range(1, 6):
-                                total += A_T[e, b] * rows[d, b, tx]
-                            out[2 * ty + d, 2 * tx + e] = total
-            y[i, ki] = out[:h, :w]
+            for row in range(h):
+                first = i * per_image + (row // 2) * tiles_w
+                for x in range(w):
+                    y[i, ki, row, x] = o[row % 2, x % 2, first + x // 2]
 
 
 @compiled.jit
 def input_gradient_tiles(gv, gx, tiles_h, tiles_w):
     """gv (36, C, N*tiles_h*tiles_w) -> gx (N, C, H, W): B gV B' of every
-    tile, added where tiles overlap, the padding dropped."""
+    tile, added where tiles overlap, the padding dropped. One channel at a
+    time: B' across every tile's rows, then B down, each in passes down
+    the chunk's tiles (planes q[r, s]); then each gx value as the sum of
+    the (up to) nine tiles over it. Loops as long as the chunk, where a
+    row of tiles at a time ran too short for vector instructions."""
     n, c, h, w = gx.shape
-    for i in compiled.prange(n):
-        padded = numpy.empty((2 * tiles_h + 4, 2 * tiles_w + 4), gx.dtype)
-        rows = numpy.empty((6, 6, tiles_w), gx.dtype)
-        for ci in range(c):
-            padded[:] = 0
-            for ty in range(tiles_h):
-                first = (i * tiles_h + ty) * tiles_w
-                for a in range(6):  # each row of gV times B'
-                    for s in range(6):
-                        for tx in range(tiles_w):
-                            total = gv[6 * a, ci, first + tx] * B_T[0, s]
-                            for b in range(1, 6):
-                                total += (gv[6 * a + b, ci, first + tx]
-                                          * B_T[b, s])
-                            rows[a, s, tx] = total
-                for r in range(6):  # then B down, added on
-                    for s in range(6):
-                        for tx in range(tiles_w):
-                            total = B_T[0, r] * rows[0, s, tx]
-                            for a in range(1, 6):
-                                total += B_T[a, r] * rows[a, s, tx]
-                            padded[2 * ty + r, 2 * tx + s] += total
-            gx[i, ci] = padded[2:h + 2, 2:w + 2]
+    per_image = tiles_h * tiles_w
+    tiles = n * per_image
+    for ci in compiled.prange(c):
+        rows = numpy.empty((6, 6, tiles), gx.dtype)
+        q = numpy.empty((6, 6, tiles), gx.dtype)
+        for a in range(6):  # each row of gV times B'
+            for s in range(6):
+                for t in range(tiles):
+                    total = gv[6 * a, ci, t] * B_T[0, s]
+                    for b in range(1, 6):
+                        total += gv[6 * a + b, ci, t] * B_T[b, s]
+                    rows[a, s, t] = total
+        for r in range(6):  # then B down
+            for s in range(6):
+                for t in range(tiles):
+                    total = B_T[0, r] * rows[0, s, t]
+                    for a in range(1, 6):
+                        total += B_T[a, r] * rows[a, s, t]
+                    q[r, s, t] = total
+        for i in range(n):
+            for y in range(h):
+                # Padded row y + 2 is row 2 j + (y % 2) of tile row
+                # y // 2 + 1 - j; the same across.
+                for x in range(w):
+                    total = 0.0
+                    for j in range(3):
+                        ty = (y + 2) // 2 - j
+                        if 0 <= ty < tiles_h:
+                            r = 2 * j + y % 2
+                            first = i * per_image + ty * tiles_w
+                            for jj in range(3):
+                                tx = (x + 2) // 2 - jj
+                                if 0 <= tx < tiles_w:
+                                    total += q[r, 2 * jj + x % 2, first + tx]
+                    gx[i, ci, y, x] = total
 
 
 def filter_tiles(w):
