@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """A network's Winograd layers (3x3 pad 1 and 5x5 pad 2, stride 1),
-forward and backward: patch matrices against Winograd's F(2x2, 3x3) or
-F(2x2, 5x5) against PyTorch's.
+forward and backward: patch matrices against Winograd's F(2x2, 3x3),
+F(4x4, 3x3) or F(2x2, 5x5) against PyTorch's.
 
     .venv-torch/bin/python bench/winograd_probe.py --arch alex --arch googlenet
 
-kernels/winograd.py computes these layers with 2.25x (3x3) or 2.8x (5x5)
-fewer multiplications than the patch matrix's product, plus transforms of
+kernels/winograd.py computes these layers with 2.25x or 4x (3x3) or 2.8x
+(5x5) fewer multiplications than the patch matrix's product, plus transforms of
 the input, the output and their gradients (compiled loops, numba). For
 every such layer of the
 network, at batch --batchsize, forward + backward (both gradients, or the

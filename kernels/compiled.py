@@ -43,18 +43,19 @@ if numba is not None:
         numba.config.THREADING_LAYER = 'workqueue'
     prange = numba.prange
 
-    def jit(function=None, fastmath=True):
+    def jit(function=None, fastmath=True, parallel=True):
         """Compiled, parallel over prange, cached beside the module.
         fastmath=False (as @jit(fastmath=False)) where infinities or NaN
-        must behave as in NumPy."""
+        must behave as in NumPy; parallel=False for a loop called from
+        inside another's prange."""
         if function is None:
-            return lambda f: jit(f, fastmath)
-        return numba.njit(parallel=True, fastmath=fastmath,
+            return lambda f: jit(f, fastmath, parallel)
+        return numba.njit(parallel=parallel, fastmath=fastmath,
                           cache=True)(function)
 else:
     prange = range
 
-    def jit(function=None, fastmath=True):
+    def jit(function=None, fastmath=True, parallel=True):
         return function if function is not None else (lambda f: f)
 
 

@@ -1,14 +1,17 @@
 """Stride-1 "same" convolutions by Winograd's minimal filtering: 3x3 with
-pad 1 by F(2x2, 3x3) (kernels/winograd_3x3.py), 5x5 with pad 2 by
-F(2x2, 5x5) (kernels/winograd_5x5.py).
+pad 1 by F(2x2, 3x3) (kernels/winograd_3x3.py), or by F(4x4, 3x3) on
+maps big enough for 4x4 blocks (kernels/winograd_4x4.py), 5x5 with pad 2
+by F(2x2, 5x5) (kernels/winograd_5x5.py).
 
 Each 2x2 block of outputs is computed from the (r+1)x(r+1) tile of the
-padded input around it (r the kernel's size): the tile is transformed
+padded input around it (r the kernel's size; each 4x4 block from a 6x6
+tile in F(4x4, 3x3)): the tile is transformed
 (V = B'dB), multiplied element by element with the transformed filter
 (U = GgG') and summed over the input channels, then transformed back
 (Y = A'MA). The sums over channels are one matrix product per element of
 the tile, (K x C) times (C x tiles): 16 multiplications per 4 outputs
-instead of 36 for 3x3 kernels, 36 instead of 100 for 5x5 ones. The
+instead of 36 for 3x3 kernels (36 per 16 in F(4x4, 3x3)), 36 instead of
+100 for 5x5 ones. The
 transforms are compiled loops (kernels/compiled.py), so this path runs
 only with numba. The backward pass has the same shape:
 
@@ -24,11 +27,13 @@ times the pieces against PyTorch's convolution.
 """
 import numpy
 
-from kernels import blocks, compiled, winograd_3x3, winograd_5x5
+from kernels import (blocks, compiled, winograd_3x3, winograd_4x4,
+                     winograd_5x5)
 
 TARGET_VALUES = 65536
-# Each module: SIZE, PAD, ELEMENTS, A and the other transforms.
-FORMS = (winograd_3x3, winograd_5x5)
+# Each module: SIZE, PAD, ELEMENTS, BLOCK and the transforms; the first
+# that takes a layer computes it.
+FORMS = (winograd_4x4, winograd_3x3, winograd_5x5)
 
 
 def transforms(g):
@@ -36,7 +41,8 @@ def transforms(g):
     if not compiled.enabled() or (g.sy, g.sx) != (1, 1) or g.kh != g.kw:
         return None
     for form in FORMS:
-        if g.kh == form.SIZE and (g.ph, g.pw) == (form.PAD, form.PAD):
+        if (g.kh == form.SIZE and (g.ph, g.pw) == (form.PAD, form.PAD)
+                and min(g.h, g.w) >= getattr(form, 'MIN_SIZE', 0)):
             return form
     return None
 
@@ -76,7 +82,8 @@ class _Tiles(object):
     """Tile counts and image chunks of geometry g."""
 
     def __init__(self, g):
-        self.h, self.w = (g.h + 1) // 2, (g.w + 1) // 2
+        block = g.winograd.BLOCK
+        self.h, self.w = -(-g.h // block), -(-g.w // block)
         self.elements = g.winograd.ELEMENTS
         self.chunk = blocks.images_per_chunk(
             g.n, self.h * self.w * self.elements, TARGET_VALUES)
@@ -119,7 +126,11 @@ def backward(x, w, gy, g, want_x, want_w):
         v = tiles.buffer(g.c, dtype)
     for part in blocks.chunks(g.n, tiles.chunk):
         gm_part = tiles.used(gm, part)
-        output_gradient_tiles(gy[part], gm_part, tiles.h, tiles.w, form.A)
+        if form.BLOCK == 2:
+            output_gradient_tiles(gy[part], gm_part, tiles.h, tiles.w,
+                                  form.A)
+        else:
+            form.output_gradient_tiles(gy[part], gm_part, tiles.h, tiles.w)
         if want_w:
             v_part = tiles.used(v, part)
             form.input_tiles(x[part], v_part, tiles.h, tiles.w)

@@ -15,6 +15,7 @@ from kernels import compiled
 
 SIZE = 3
 PAD = 1
+BLOCK = 2  # outputs a tile gives, each way
 ELEMENTS = 16
 # gM = A gY A' (kernels/winograd.py's output_gradient_tiles).
 A = numpy.array([[1, 0], [1, 1], [1, -1], [0, -1]], numpy.float32)

@@ -20,6 +20,7 @@ from kernels import compiled
 
 SIZE = 5
 PAD = 2
+BLOCK = 2  # outputs a tile gives, each way
 ELEMENTS = 36
 # B' (6 x 6), A' (2 x 6) and G (6 x 5) for the points 0, 1, -1, 2, -2, inf.
 B_T = numpy.array([[4, 0, -5, 0, 1, 0],
@@ -111,6 +112,29 @@ def output_tiles(m, y, tiles_h, tiles_w):
                     y[i, ki, row, x] = o[row % 2, x % 2, first + x // 2]
 
 
+@compiled.jit(parallel=False)
+def tile_gradients(gv, ci, q):
+    """q[r, s, t] = (B gV B')[r, s] of every tile t of channel ci of gv
+    (36, C, tiles): B' across each tile's rows, then B down, each in
+    passes down all the tiles (F(4x4, 3x3) has the same B)."""
+    tiles = gv.shape[2]
+    rows = numpy.empty((6, 6, tiles), q.dtype)
+    for a in range(6):  # each row of gV times B'
+        for s in range(6):
+            for t in range(tiles):
+                total = gv[6 * a, ci, t] * B_T[0, s]
+                for b in range(1, 6):
+                    total += gv[6 * a + b, ci, t] * B_T[b, s]
+                rows[a, s, t] = total
+    for r in range(6):  # then B down
+        for s in range(6):
+            for t in range(tiles):
+                total = B_T[0, r] * rows[0, s, t]
+                for a in range(1, 6):
+                    total += B_T[a, r] * rows[a, s, t]
+                q[r, s, t] = total
+
+
 @compiled.jit
 def input_gradient_tiles(gv, gx, tiles_h, tiles_w):
     """gv (36, C, N*tiles_h*tiles_w) -> gx (N, C, H, W): B gV B' of every
@@ -123,22 +147,8 @@ def input_gradient_tiles(gv, gx, tiles_h, tiles_w):
     per_image = tiles_h * tiles_w
     tiles = n * per_image
     for ci in compiled.prange(c):
-        rows = numpy.empty((6, 6, tiles), gx.dtype)
         q = numpy.empty((6, 6, tiles), gx.dtype)
-        for a in range(6):  # each row of gV times B'
-            for s in range(6):
-                for t in range(tiles):
-                    total = gv[6 * a, ci, t] * B_T[0, s]
-                    for b in range(1, 6):
-                        total += gv[6 * a + b, ci, t] * B_T[b, s]
-                    rows[a, s, t] = total
-        for r in range(6):  # then B down
-            for s in range(6):
-                for t in range(tiles):
-                    total = B_T[0, r] * rows[0, s, t]
-                    for a in range(1, 6):
-                        total += B_T[a, r] * rows[a, s, t]
-                    q[r, s, t] = total
+        tile_gradients(gv, ci, q)
         for i in range(n):
             for y in range(h):
                 # Padded row y + 2 is row 2 j + (y % 2) of tile row
@@ -157,17 +167,59 @@ def input_gradient_tiles(gv, gx, tiles_h, tiles_w):
                     gx[i, ci, y, x] = total
 
 
-def filter_tiles(w):
-    """(36, K, C): GgG' of every 5x5 filter g of w (K, C, 5, 5)."""
+@compiled.jit
+def _filter_tiles(w, u):
+    """u (36, K, C) = GgG' of every 5x5 filter g of w (K, C, 5, 5), in
+    float64."""
     k, c = w.shape[:2]
-    rows = numpy.matmul(G, w.astype(numpy.float64))  # (K, C, 6, 5)
-    u = numpy.matmul(rows, G.T)  # (K, C, 6, 6)
-    return numpy.ascontiguousarray(
-        u.reshape(k, c, ELEMENTS).transpose(2, 0, 1), dtype=w.dtype)
+    for ki in compiled.prange(k):
+        rows = numpy.empty((6, 5))
+        for ci in range(c):
+            for a in range(6):  # G down each column of g
+                for j in range(5):
+                    total = 0.0
+                    for i in range(5):
+                        total += G[a, i] * w[ki, ci, i, j]
+                    rows[a, j] = total
+            for a in range(6):  # then G across
+                for b in range(6):
+                    total = 0.0
+                    for j in range(5):
+                        total += rows[a, j] * G[b, j]
+                    u[6 * a + b, ki, ci] = total
+
+
+@compiled.jit
+def _filter_gradient(gu, gw):
+    """gw (K, C, 5, 5) = G'(gU)G of every filter's (36, K, C) tile
+    gradient, in float64."""
+    k, c = gw.shape[:2]
+    for ki in compiled.prange(k):
+        rows = numpy.empty((5, 6))
+        for ci in range(c):
+            for i in range(5):  # G' down each column of gU
+                for b in range(6):
+                    total = 0.0
+                    for a in range(6):
+                        total += G[a, i] * gu[6 * a + b, ki, ci]
+                    rows[i, b] = total
+            for i in range(5):  # then G across
+                for j in range(5):
+                    total = 0.0
+                    for b in range(6):
+                        total += rows[i, b] * G[b, j]
+                    gw[ki, ci, i, j] = total
+
+
+def filter_tiles(w):
+    """(36, K, C): the transformed filters."""
+    u = numpy.empty((ELEMENTS,) + w.shape[:2], w.dtype)
+    _filter_tiles(w, u)
+    return u
 
 
 def filter_gradient(gu, w_shape):
-    """(K, C, 5, 5): G'(gU)G of every filter's (36, K, C) tile gradient."""
-    k, c = w_shape[:2]
-    tiles = gu.astype(numpy.float64).transpose(1, 2, 0).reshape(k, c, 6, 6)
-    return numpy.matmul(numpy.matmul(G.T, tiles), G).astype(gu.dtype)
+    """(K, C, 5, 5): the filters' gradient from their tiles'."""
+    gw = numpy.empty(w_shape, gu.dtype)
+    _filter_gradient(gu, gw)
+    return gw

@@ -8,7 +8,8 @@ from chainer.functions.connection import convolution_2d as chainer_conv
 import numpy as np
 import pytest
 
-from kernels import compiled, shifted, winograd, winograd_3x3, winograd_5x5
+from kernels import (compiled, shifted, winograd, winograd_3x3, winograd_4x4,
+                     winograd_5x5)
 from kernels import convolution as kc
 
 with warnings.catch_warnings():
@@ -39,6 +40,8 @@ CONVS = [
     ((2, 2, 9, 8), (3, 2, 4, 3), (2, 3), (1, 0), False),
     ((2, 3, 23, 23), (4, 3, 11, 11), 4, 0, False),        # AlexNet conv1
     ((2, 3, 25, 25), (4, 3, 11, 11), 4, 0, True),
+    ((2, 3, 16, 16), (4, 3, 3, 3), 1, 1, False),          # F(4x4, 3x3)
+    ((2, 3, 14, 19), (4, 3, 3, 3), 1, 1, False),          # ragged 4x4 blocks
 ]
 
 
@@ -123,9 +126,10 @@ def two_images_per_chunk(monkeypatch, *case):
     monkeypatch.setattr(kc, 'TARGET_COLUMNS', 2 * g.columns)
     monkeypatch.setattr(shifted, 'TARGET_COLUMNS',
                         2 * g.padded_h * g.padded_w)
-    monkeypatch.setattr(winograd, 'TARGET_VALUES',
-                        2 * ((g.h + 1) // 2) * ((g.w + 1) // 2)
-                        * getattr(g.winograd, 'ELEMENTS', 16))
+    if g.winograd:
+        tiles = winograd._Tiles(g)
+        monkeypatch.setattr(winograd, 'TARGET_VALUES',
+                            2 * tiles.h * tiles.w * tiles.elements)
 
 
 def images_per_chunk(*case):
@@ -155,6 +159,8 @@ CHUNKED = [
     chunked('alexnet-conv2-default-chunks', (13, 2, 27, 27), (3, 2, 5, 5), 1,
             2, False, shrink=False),
     chunked('wide-p2', (5, 2, 7, 6), (3, 2, 5, 5), 1, 2, False),
+    chunked('wide-p1-4x4-blocks', (5, 2, 15, 14), (3, 2, 3, 3), 1, 1,
+            False),
 ]
 
 
@@ -318,6 +324,12 @@ def test_winograd_takes_3x3_pad_1_and_5x5_pad_2_stride_1_layers(
         (winograd_3x3 if on else None)
     assert winograd_computes((2, 3, 8, 8), (64, 3, 5, 5), 1, 2, False) is \
         (winograd_5x5 if on else None)
+    # F(4x4, 3x3) from MIN_SIZE on, both sides.
+    side = winograd_4x4.MIN_SIZE
+    assert winograd_computes((2, 3, side, side + 5), (64, 3, 3, 3), 1, 1,
+                             False) is (winograd_4x4 if on else None)
+    assert winograd_computes((2, 3, side + 5, side - 1), (64, 3, 3, 3), 1,
+                             1, False) is (winograd_3x3 if on else None)
     assert not winograd_computes((2, 3, 9, 9), (64, 3, 3, 3), 2, 1, False)
     assert not winograd_computes((2, 3, 8, 8), (64, 3, 3, 3), 1, 0, False)
     assert not winograd_computes((2, 3, 8, 8), (64, 3, 5, 5), 1, 1, False)
