@@ -38,8 +38,9 @@ TARGET_COLUMNS = 2048
 BLAS_DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 # 1x1 layers with this many columns an image go straight from x to y
 # (kernels/pointwise.py): 27x27 and 29x29 maps measured 10-17% faster so,
-# 13x13 and 15x15 within noise, 6x6 and 8x8 up to 2x slower.
-DIRECT_FROM_COLUMNS = 512
+# GoogLeNet-BN's 15x15 ones 10-20% (a step 2-5%), NIN's 13x13 ones level;
+# 6x6 and 8x8 up to 2x slower.
+DIRECT_FROM_COLUMNS = 160
 # Output channels under which stride-1 convolutions use kernels/shifted.py.
 SHIFTED_BELOW_OUT_C = 64
 
