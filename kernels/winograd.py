@@ -97,10 +97,17 @@ class _Tiles(object):
         return array[:, :, :(part.stop - part.start) * self.h * self.w]
 
 
+def _filter_tiles(form, w):
+    """(elements, K, C): the form's transformed filters."""
+    u = numpy.empty((form.ELEMENTS,) + w.shape[:2], w.dtype)
+    form.filter_tiles(w, u)
+    return u
+
+
 def forward(x, w, g):
     """y = conv(x, w), no bias."""
     form, tiles = g.winograd, _Tiles(g)
-    u = form.filter_tiles(w)
+    u = _filter_tiles(form, w)
     y = numpy.empty((g.n, g.out_c, g.h, g.w), x.dtype)
     v, m = tiles.buffer(g.c, x.dtype), tiles.buffer(g.out_c, x.dtype)
     for part in blocks.chunks(g.n, tiles.chunk):
@@ -118,7 +125,7 @@ def backward(x, w, gy, g, want_x, want_w):
     gm = tiles.buffer(g.out_c, dtype)
     if want_x:
         gx = numpy.empty(x.shape, dtype)
-        u_t = form.filter_tiles(w).transpose(0, 2, 1)
+        u_t = _filter_tiles(form, w).transpose(0, 2, 1)
         gv = tiles.buffer(g.c, dtype)
     if want_w:
         gu = numpy.zeros((tiles.elements, g.out_c, g.c), dtype)
@@ -140,5 +147,8 @@ def backward(x, w, gy, g, want_x, want_w):
             gv_part = tiles.used(gv, part)
             numpy.matmul(u_t, gm_part, out=gv_part)
             form.input_gradient_tiles(gv_part, gx[part], tiles.h, tiles.w)
-    gw = form.filter_gradient(gu, w.shape) if want_w else None
+    gw = None
+    if want_w:
+        gw = numpy.empty(w.shape, dtype)
+        form.filter_gradient(gu, gw)
     return (gx if want_x else None), gw

@@ -151,7 +151,7 @@ def input_gradient_tiles(gv, gx, tiles_h, tiles_w):
 
 
 @compiled.jit
-def _filter_tiles(w, u):
+def filter_tiles(w, u):
     """u (16, K, C) = GgG' of every 3x3 filter g of w (K, C, 3, 3), G's
     rows being (1, 0, 0), (1, 1, 1)/2, (1, -1, 1)/2 and (0, 0, 1)."""
     k, c = w.shape[:2]
@@ -173,7 +173,7 @@ def _filter_tiles(w, u):
 
 
 @compiled.jit
-def _filter_gradient(gu, gw):
+def filter_gradient(gu, gw):
     """gw (K, C, 3, 3) = G'(gU)G of every filter's (16, K, C) tile
     gradient."""
     k, c = gw.shape[:2]
@@ -191,17 +191,3 @@ def _filter_gradient(gu, gw):
                 gw[ki, ci, i, 0] = t0 + (t1 + t2) * 0.5
                 gw[ki, ci, i, 1] = (t1 - t2) * 0.5
                 gw[ki, ci, i, 2] = (t1 + t2) * 0.5 + t3
-
-
-def filter_tiles(w):
-    """(16, K, C): the transformed filters."""
-    u = numpy.empty((16,) + w.shape[:2], w.dtype)
-    _filter_tiles(w, u)
-    return u
-
-
-def filter_gradient(gu, w_shape):
-    """(K, C, 3, 3): the filters' gradient from their tiles' (16, K, C)."""
-    gw = numpy.empty(w_shape, gu.dtype)
-    _filter_gradient(gu, gw)
-    return gw

@@ -168,7 +168,7 @@ def input_gradient_tiles(gv, gx, tiles_h, tiles_w):
 
 
 @compiled.jit
-def _filter_tiles(w, u):
+def filter_tiles(w, u):
     """u (36, K, C) = GgG' of every 5x5 filter g of w (K, C, 5, 5), in
     float64."""
     k, c = w.shape[:2]
@@ -190,7 +190,7 @@ def _filter_tiles(w, u):
 
 
 @compiled.jit
-def _filter_gradient(gu, gw):
+def filter_gradient(gu, gw):
     """gw (K, C, 5, 5) = G'(gU)G of every filter's (36, K, C) tile
     gradient, in float64."""
     k, c = gw.shape[:2]
@@ -209,17 +209,3 @@ def _filter_gradient(gu, gw):
                     for b in range(6):
                         total += rows[i, b] * G[b, j]
                     gw[ki, ci, i, j] = total
-
-
-def filter_tiles(w):
-    """(36, K, C): the transformed filters."""
-    u = numpy.empty((ELEMENTS,) + w.shape[:2], w.dtype)
-    _filter_tiles(w, u)
-    return u
-
-
-def filter_gradient(gu, w_shape):
-    """(K, C, 5, 5): the filters' gradient from their tiles'."""
-    gw = numpy.empty(w_shape, gu.dtype)
-    _filter_gradient(gu, gw)
-    return gw
