@@ -5,7 +5,7 @@ F(2x2, 3x3) below that).
 Each 4x4 block of outputs comes from the 6x6 tile of the padded input
 around it: 36 multiplications per 16 outputs where F(2x2, 3x3) has 64, so
 its matrix products take 0.56x the arithmetic (GoogLeNet-BN's 3x3 layers
-on 15x15 to 29x29 maps measured 0.6x the time). The points are F(2x2,
+on 15x15 to 57x57 maps measured 0.6x the time). The points are F(2x2,
 5x5)'s (0, 1, -1, 2, -2 and infinity): B' is the same, and so is the
 input gradient's tile transform (winograd_5x5.tile_gradients).
 
@@ -196,29 +196,32 @@ def input_gradient_tiles(gv, gx, tiles_h, tiles_w):
 
 @compiled.jit
 def filter_tiles(w, u):
-    """u (36, K, C) = GgG' of every 3x3 filter g of w (K, C, 3, 3), the
-    sums written out (2.7x faster than as loops, F(2x2, 5x5)'s way)."""
+    """u (36, K, C) = GgG' of every 3x3 filter g of w (K, C, 3, 3), in
+    float64. F(2x2, 5x5)'s loops with this G and size compiled in: with G
+    as an argument (one function for both forms) they ran 2-2.7x slower,
+    written out no faster."""
     k, c = w.shape[:2]
     for ki in compiled.prange(k):
         rows = numpy.empty((6, 3))
         for ci in range(c):
             for a in range(6):  # G down each column of g
                 for j in range(3):
-                    rows[a, j] = (G[a, 0] * w[ki, ci, 0, j]
-                                  + G[a, 1] * w[ki, ci, 1, j]
-                                  + G[a, 2] * w[ki, ci, 2, j])
+                    total = 0.0
+                    for i in range(3):
+                        total += G[a, i] * w[ki, ci, i, j]
+                    rows[a, j] = total
             for a in range(6):  # then G across
                 for b in range(6):
-                    u[6 * a + b, ki, ci] = (rows[a, 0] * G[b, 0]
-                                            + rows[a, 1] * G[b, 1]
-                                            + rows[a, 2] * G[b, 2])
+                    total = 0.0
+                    for j in range(3):
+                        total += rows[a, j] * G[b, j]
+                    u[6 * a + b, ki, ci] = total
 
 
 @compiled.jit
 def filter_gradient(gu, gw):
     """gw (K, C, 3, 3) = G'(gU)G of every filter's (36, K, C) tile
-    gradient (F(2x2, 5x5)'s loops with this G compiled in: written out
-    they ran 1.4x slower, and with G as an argument 2x)."""
+    gradient, in float64 (compiled-in loops, as filter_tiles)."""
     k, c = gw.shape[:2]
     for ki in compiled.prange(k):
         rows = numpy.empty((3, 6))
