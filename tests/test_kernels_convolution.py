@@ -42,6 +42,7 @@ CONVS = [
     ((2, 3, 25, 25), (4, 3, 11, 11), 4, 0, True),
     ((2, 3, 16, 16), (4, 3, 3, 3), 1, 1, False),          # F(4x4, 3x3)
     ((2, 3, 14, 19), (4, 3, 3, 3), 1, 1, False),          # ragged 4x4 blocks
+    ((2, 2, 5, 6), (3, 2, 2, 2), 1, 2, False),            # pad past reach
 ]
 
 
@@ -125,7 +126,7 @@ def two_images_per_chunk(monkeypatch, *case):
     g = geometry(*case)
     monkeypatch.setattr(kc, 'TARGET_COLUMNS', 2 * g.columns)
     monkeypatch.setattr(shifted, 'TARGET_COLUMNS',
-                        2 * g.padded_h * g.padded_w)
+                        2 * shifted.TallStack(g, np.float32).plane)
     if g.winograd:
         tiles = winograd._Tiles(g)
         monkeypatch.setattr(winograd, 'TARGET_VALUES',
