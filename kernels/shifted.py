@@ -25,7 +25,7 @@ import chainer_compat  # noqa: F401  (must precede chainer)
 import numpy
 from numpy.lib.stride_tricks import as_strided
 
-from kernels import blocks
+from kernels import blocks, compiled
 
 # Columns (stacked output positions) per chunk of images.
 TARGET_COLUMNS = 4096
@@ -75,15 +75,22 @@ class TallStack(object):
         if count != self.loaded:  # a short last chunk: another layout
             self.flat.fill(0)
             self.loaded = count
-        self.interior(count)[...] = images.transpose(1, 0, 2, 3)
+        if _compiled(images):
+            _images_into_blocks(images, self.stack(count), self.g.ph,
+                                self.g.pw)
+        else:
+            self.interior(count)[...] = images.transpose(1, 0, 2, 3)
 
     def unload(self, columns, images):
         """The inverse of load: each image's interior of a (C,
         count*BH*BW) array into images (count, C, H, W)."""
         g, count = self.g, len(images)
         tall = columns.reshape(g.c, count, self.block_h, self.block_w)
-        images[...] = tall[:, :, g.ph:g.ph + g.h,
-                           g.pw:g.pw + g.w].transpose(1, 0, 2, 3)
+        if _compiled(images):
+            _blocks_into_images(tall, images, g.ph, g.pw)
+        else:
+            images[...] = tall[:, :, g.ph:g.ph + g.h,
+                               g.pw:g.pw + g.w].transpose(1, 0, 2, 3)
 
     def valid(self, columns, count):
         """(count, rows, oh, ow) view of the real outputs in a
@@ -97,6 +104,42 @@ class TallStack(object):
         g = self.g
         return [i * self.block_w + j
                 for i in range(g.kh) for j in range(g.kw)]
+
+
+def _compiled(images):
+    return compiled.enabled() and images.dtype in compiled.DTYPES
+
+
+# NumPy copies these layouts a row of W values per inner loop: at 8x8 to
+# 32x32 maps these compiled loops took 0.45-0.7x its time. They run on
+# one core: over both, they were slower still.
+@compiled.jit(parallel=False)
+def _images_into_blocks(images, tall, top, left):
+    """images (N, C, H, W) into tall (C, N, BH, BW), from row `top` and
+    column `left` of each block on."""
+    n, c, h, w = images.shape
+    for ci in range(c):
+        for b in range(n):
+            for r in range(h):
+                source = images[b, ci, r]
+                # Row views: indexing the 4-D arrays in the inner loop
+                # measured 1.5-2x slower than NumPy's copy.
+                target = tall[ci, b, top + r, left:left + w]
+                for col in range(w):
+                    target[col] = source[col]
+
+
+@compiled.jit(parallel=False)
+def _blocks_into_images(tall, images, top, left):
+    """The inverse of _images_into_blocks."""
+    n, c, h, w = images.shape
+    for ci in range(c):
+        for b in range(n):
+            for r in range(h):
+                source = tall[ci, b, top + r, left:left + w]
+                target = images[b, ci, r]
+                for col in range(w):
+                    target[col] = source[col]
 
 
 def _stacked_weights(w):

@@ -46,17 +46,20 @@ CONVS = [
 ]
 
 
-@pytest.fixture(autouse=True, params=['patches', 'shifted', 'compiled'])
+@pytest.fixture(autouse=True, params=['patches', 'shifted',
+                                      'shifted-compiled', 'compiled'])
 def stride1_strategy(request, monkeypatch):
-    """Every test three times: stride-1 convolutions through the patch
-    matrix, through kernels/shifted.py, and with numba's loops
-    (kernels/compiled.py), which take 3x3 pad-1 and 5x5 pad-2 ones to
-    kernels/winograd.py."""
-    if request.param == 'compiled' and not compiled.numba:
-        pytest.skip('kernels/winograd.py needs the numba extra')
+    """Every test four times: stride-1 convolutions through the patch
+    matrix, through kernels/shifted.py (with NumPy's copies, then with
+    numba's), and with numba's loops (kernels/compiled.py), which take
+    3x3 pad-1 and 5x5 pad-2 ones to kernels/winograd.py."""
+    uses_numba = request.param.endswith('compiled')
+    if uses_numba and not compiled.numba:
+        pytest.skip('this strategy needs the numba extra')
     monkeypatch.setattr(kc, 'SHIFTED_BELOW_OUT_C',
-                        10 ** 9 if request.param == 'shifted' else 0)
-    monkeypatch.setattr(compiled, 'ENABLED', request.param == 'compiled')
+                        10 ** 9 if request.param.startswith('shifted')
+                        else 0)
+    monkeypatch.setattr(compiled, 'ENABLED', uses_numba)
     return request.param
 
 
