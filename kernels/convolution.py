@@ -24,7 +24,7 @@ from chainer.functions.connection.convolution_2d import (
     convolution_2d as reference_convolution_2d)
 from chainer.utils import conv, type_check
 
-from kernels import blocks, pointwise, shifted, winograd
+from kernels import blocks, pointwise, shifted, stacked, winograd
 
 
 def _pair(value):
@@ -90,17 +90,18 @@ class _Geometry(object):
                             (self.ow - 1) * self.sx + self.kw)
         self.row_w = self.padded_w if self.wide else self.ow
         self.columns = self.oh * self.row_w
-        self.chunk = blocks.images_per_chunk(self.n, self.columns,
-                                             TARGET_COLUMNS)
+        per_product = blocks.images_per_chunk(self.n, self.columns,
+                                              TARGET_COLUMNS)
+        self.chunk = stacked.balanced_chunk(self.n, per_product)
         # 1x1 with an image per product: no patch matrix at all.
         self.direct = self.pointwise and (
-            self.chunk == 1 or self.columns >= DIRECT_FROM_COLUMNS)
+            per_product == 1 or self.columns >= DIRECT_FROM_COLUMNS)
         # Strided: the patch matrix is worth keeping for the weight
         # gradient (copies from strided windows are slow, and these layers
         # have few patches for their arithmetic).
         self.strided = not (self.pointwise or self.wide)
         # One strided image per product: its output block is y's own.
-        self.single = self.strided and self.chunk == 1
+        self.single = self.strided and per_product == 1
 
     def chunks(self):
         return blocks.chunks(self.n, self.chunk)
@@ -185,75 +186,94 @@ class _Geometry(object):
 
 def _patch_forward(x, w, g, kept=None):
     """y = conv(x, w) through patch matrices (no bias). A list as `kept`
-    receives every chunk's patch matrix for the backward pass."""
+    receives every chunk's patch matrix for the backward pass. Each core
+    takes a part of the chunks (kernels/stacked.py), with buffers of its
+    own."""
     if g.direct:
         return pointwise.forward(x, w, g)
     w_matrix = w.reshape(g.out_c, g.k)
     y = numpy.empty((g.n, g.out_c, g.oh, g.ow), dtype=x.dtype)
-    padded = g.padded_buffer(x.dtype)
-    if kept is None:
-        patches = g.matrix_buffer(g.k, x.dtype)
-    products = None if g.single else g.matrix_buffer(g.out_c, x.dtype)
-    for part in g.chunks():
-        start, count = part.start, part.stop - part.start
-        if kept is not None:  # strided: the gather writes every value
-            patches = g.matrix_buffer(g.k, x.dtype, zeroed=False)
-            kept.append(patches)
-        for b in range(count):
-            g.gather(x[start + b], padded, patches[:, b])
-        used = count * g.columns
-        if g.single:  # the product is the image's output as it stands
-            numpy.matmul(w_matrix, patches[:, 0],
-                         out=y[start].reshape(g.out_c, g.columns))
-            continue
-        numpy.matmul(w_matrix, blocks.view(patches, (g.k, -1))[:, :used],
-                     out=blocks.view(products, (g.out_c, -1))[:, :used])
-        for b in range(count):
-            y[start + b] = g.valid(products[:, b])
+    parts = list(g.chunks())
+    if kept is not None:
+        kept.extend([None] * len(parts))
+
+    def chunks(_, share):
+        padded = g.padded_buffer(x.dtype)
+        if kept is None:
+            patches = g.matrix_buffer(g.k, x.dtype)
+        products = None if g.single else g.matrix_buffer(g.out_c, x.dtype)
+        for index in range(share.start, share.stop):
+            part = parts[index]
+            start, count = part.start, part.stop - part.start
+            if kept is not None:  # strided: the gather writes every value
+                patches = kept[index] = g.matrix_buffer(g.k, x.dtype,
+                                                        zeroed=False)
+            for b in range(count):
+                g.gather(x[start + b], padded, patches[:, b])
+            used = count * g.columns
+            if g.single:  # the product is the image's output as it stands
+                numpy.matmul(w_matrix, patches[:, 0],
+                             out=y[start].reshape(g.out_c, g.columns))
+                continue
+            numpy.matmul(w_matrix,
+                         blocks.view(patches, (g.k, -1))[:, :used],
+                         out=blocks.view(products, (g.out_c, -1))[:, :used])
+            for b in range(count):
+                y[start + b] = g.valid(products[:, b])
+    stacked.in_parts(len(parts), chunks)
     return y
 
 
 def _patch_backward(x, w, gy, g, want_x, want_w, kept=None):
     """(gx or None, gw or None) through patch matrices; `kept`, the forward
-    pass's patch matrices of x, saves gathering them again."""
+    pass's patch matrices of x, saves gathering them again. Each core
+    takes a part of the chunks, with buffers and a weight gradient of its
+    own."""
     if g.direct:
         return pointwise.backward(x, w, gy, g, want_x, want_w)
     w_matrix = w.reshape(g.out_c, g.k)
     gx = numpy.empty(x.shape, x.dtype) if want_x else None
-    gw = numpy.zeros((g.out_c, g.k), dtype=w.dtype) if want_w else None
-    gw_part = numpy.empty_like(gw) if want_w else None
-    padded = g.padded_buffer(x.dtype)
-    # Gradients land on the border too: a buffer of their own keeps the
-    # gathering buffer's border zero.
-    padded_grad = g.padded_buffer(x.dtype) if want_x else None
-    patches = None if kept else g.matrix_buffer(g.k, x.dtype)
-    # The wide layout's dropped columns of gy stay zero, so they add
-    # nothing to either gradient.
-    gy_blocks = None if g.single else g.matrix_buffer(g.out_c, x.dtype)
-    for index, part in enumerate(g.chunks()):
-        start, count = part.start, part.stop - part.start
-        used = count * g.columns
-        if g.single:
-            gy_matrix = numpy.ascontiguousarray(gy[start]).reshape(
-                g.out_c, g.columns)
-        else:
-            for b in range(count):
-                g.valid(gy_blocks[:, b])[...] = gy[start + b]
-            gy_matrix = blocks.view(gy_blocks, (g.out_c, -1))[:, :used]
-        if kept:
-            patches = kept[index]  # overwritten below by the gradient
-        if want_w:
-            if not kept:
+    parts = list(g.chunks())
+    gw_parts = (numpy.zeros((stacked.parts(len(parts)), g.out_c, g.k),
+                            w.dtype) if want_w else None)
+
+    def chunks(share_index, share):
+        gw_part = numpy.empty((g.out_c, g.k), w.dtype) if want_w else None
+        padded = g.padded_buffer(x.dtype)
+        # Gradients land on the border too: a buffer of their own keeps
+        # the gathering buffer's border zero.
+        padded_grad = g.padded_buffer(x.dtype) if want_x else None
+        patches = None if kept else g.matrix_buffer(g.k, x.dtype)
+        # The wide layout's dropped columns of gy stay zero, so they add
+        # nothing to either gradient.
+        gy_blocks = None if g.single else g.matrix_buffer(g.out_c, x.dtype)
+        for index in range(share.start, share.stop):
+            part = parts[index]
+            start, count = part.start, part.stop - part.start
+            used = count * g.columns
+            if g.single:
+                gy_matrix = numpy.ascontiguousarray(gy[start]).reshape(
+                    g.out_c, g.columns)
+            else:
                 for b in range(count):
-                    g.gather(x[start + b], padded, patches[:, b])
-            patch_matrix = blocks.view(patches, (g.k, -1))[:, :used]
-            numpy.matmul(gy_matrix, patch_matrix.T, out=gw_part)
-            gw += gw_part
-        if want_x:
-            patch_grad = blocks.view(patches, (g.k, -1))[:, :used]
-            numpy.matmul(w_matrix.T, gy_matrix, out=patch_grad)
-            for b in range(count):
-                g.scatter(patches[:, b], padded_grad, gx[start + b])
+                    g.valid(gy_blocks[:, b])[...] = gy[start + b]
+                gy_matrix = blocks.view(gy_blocks, (g.out_c, -1))[:, :used]
+            if kept:
+                patches = kept[index]  # overwritten below by the gradient
+            if want_w:
+                if not kept:
+                    for b in range(count):
+                        g.gather(x[start + b], padded, patches[:, b])
+                patch_matrix = blocks.view(patches, (g.k, -1))[:, :used]
+                numpy.matmul(gy_matrix, patch_matrix.T, out=gw_part)
+                gw_parts[share_index] += gw_part
+            if want_x:
+                patch_grad = blocks.view(patches, (g.k, -1))[:, :used]
+                numpy.matmul(w_matrix.T, gy_matrix, out=patch_grad)
+                for b in range(count):
+                    g.scatter(patches[:, b], padded_grad, gx[start + b])
+    stacked.in_parts(len(parts), chunks)
+    gw = None if gw_parts is None else gw_parts.sum(axis=0)
     return gx, None if gw is None else gw.reshape(w.shape)
 
 

@@ -25,7 +25,7 @@ import chainer_compat  # noqa: F401  (must precede chainer)
 import numpy
 from numpy.lib.stride_tricks import as_strided
 
-from kernels import blocks, compiled
+from kernels import blocks, compiled, stacked
 
 # Columns (stacked output positions) per chunk of images.
 TARGET_COLUMNS = 4096
@@ -41,12 +41,11 @@ class TallStack(object):
         self.block_h = max(g.h + g.ph, g.oh)
         self.block_w = max(g.w + g.pw, g.ow)
         self.plane = self.block_h * self.block_w
-        self.chunk = blocks.images_per_chunk(g.n, self.plane, TARGET_COLUMNS)
-        self.item = numpy.dtype(dtype).itemsize
-        # Slack: the last channel's shifted views read past its plane.
-        self.flat = numpy.zeros(
-            g.c * self.chunk * self.plane + g.kh * self.block_w + g.kw,
-            dtype)
+        self.chunk = stacked.balanced_chunk(g.n, blocks.images_per_chunk(
+            g.n, self.plane, TARGET_COLUMNS))
+        self.dtype = numpy.dtype(dtype)
+        self.item = self.dtype.itemsize
+        self.flat = None  # allocated by the first load
         self.loaded = None
 
     def chunks(self):
@@ -71,10 +70,14 @@ class TallStack(object):
     def load(self, images):
         """Copy a chunk of images (count, C, H, W) into the stack; the
         padding stays zero."""
-        count = len(images)
-        if count != self.loaded:  # a short last chunk: another layout
+        count, g = len(images), self.g
+        if self.flat is None:
+            # Slack: the last channel's shifted views read past its plane.
+            self.flat = numpy.zeros(g.c * self.chunk * self.plane
+                                    + g.kh * self.block_w + g.kw, self.dtype)
+        elif count != self.loaded:  # a short last chunk: another layout
             self.flat.fill(0)
-            self.loaded = count
+        self.loaded = count
         if _compiled(images):
             _images_into_blocks(images, self.stack(count), self.g.ph,
                                 self.g.pw)
@@ -156,27 +159,35 @@ def forward(x, w, g):
     One product of all offsets' weights with the unshifted stack (the
     input is read once; few output channels make a short, slow product
     per offset otherwise), then the offsets' row blocks are added shifted.
+    Each core takes a part of the chunks (kernels/stacked.py), with a
+    stack of its own.
     """
-    stack = TallStack(g, x.dtype)
     w_stacked = _stacked_weights(w)
-    offsets = stack.offsets()
-    columns = stack.chunk * stack.plane
     y = numpy.empty((g.n, g.out_c, g.oh, g.ow), dtype=x.dtype)
-    products = numpy.empty((len(offsets) * g.out_c, columns), x.dtype)
-    blocks_ = products.reshape(len(offsets), g.out_c, columns)
-    total = numpy.empty((g.out_c, columns), x.dtype)
-    for part in stack.chunks():
-        count = part.stop - part.start
-        stack.load(x[part])
-        used = count * stack.plane
-        numpy.matmul(w_stacked, stack.shifted(count, 0, 0),
-                     out=products[:, :used])
-        # Output p needs input p + offset; past `used` that input is the
-        # next block's top padding (zero), so those terms are left out.
-        total[:, :used] = blocks_[0, :, :used]
-        for block, offset in zip(blocks_[1:], offsets[1:]):
-            total[:, :used - offset] += block[:, offset:used]
-        y[part] = stack.valid(total[:, :used], count)
+    parts = list(TallStack(g, x.dtype).chunks())
+
+    def chunks(_, share):
+        stack = TallStack(g, x.dtype)
+        offsets = stack.offsets()
+        columns = stack.chunk * stack.plane
+        products = numpy.empty((len(offsets) * g.out_c, columns), x.dtype)
+        blocks_ = products.reshape(len(offsets), g.out_c, columns)
+        total = numpy.empty((g.out_c, columns), x.dtype)
+        for part in parts[share]:
+            count = part.stop - part.start
+            stack.load(x[part])
+            used = count * stack.plane
+            numpy.matmul(w_stacked, stack.shifted(count, 0, 0),
+                         out=products[:, :used])
+            # Output p needs input p + offset; past `used` that input is
+            # the next block's top padding (zero), so those terms are left
+            # out.
+            total[:, :used] = blocks_[0, :, :used]
+            for block, offset in zip(blocks_[1:], offsets[1:]):
+                if offset < used:  # else the chunk's input is all padding
+                    total[:, :used - offset] += block[:, offset:used]
+            y[part] = stack.valid(total[:, :used], count)
+    stacked.in_parts(len(parts), chunks)
     return y
 
 
@@ -185,36 +196,45 @@ def backward(x, w, gy, g, want_x, want_w):
 
     Row block k of the stacked gradient holds gy moved by offset k, so
     gx = W_stacked^T @ G and gW_stacked = G @ X^T are one product each.
+    Each core takes a part of the chunks, with buffers and a weight
+    gradient of its own.
     """
-    stack = TallStack(g, x.dtype)
     w_stacked = _stacked_weights(w)
-    offsets = stack.offsets()
-    columns = stack.chunk * stack.plane
+    parts = list(TallStack(g, x.dtype).chunks())
     gx = numpy.empty(x.shape, x.dtype) if want_x else None
-    gw = numpy.zeros(w_stacked.shape, w.dtype) if want_w else None
-    gw_part = numpy.empty(w_stacked.shape, w.dtype)
-    # Dropped positions of gy and the first `offset` columns of each block
-    # stay zero: they add nothing anywhere.
-    gy_tall = numpy.zeros((g.out_c, columns), x.dtype)
-    moved = numpy.zeros((len(offsets) * g.out_c, columns), x.dtype)
-    moved_blocks = moved.reshape(len(offsets), g.out_c, columns)
-    input_grad = numpy.empty((g.c, columns), x.dtype)
-    for part in stack.chunks():
-        count = part.stop - part.start
-        used = count * stack.plane
-        stack.valid(gy_tall[:, :used], count)[...] = gy[part]
-        for block, offset in zip(moved_blocks, offsets):
-            block[:, offset:used] = gy_tall[:, :used - offset]
-        if want_w:
-            stack.load(x[part])
-            numpy.matmul(moved[:, :used], stack.shifted(count, 0, 0).T,
-                         out=gw_part)
-            gw += gw_part
-        if want_x:
-            numpy.matmul(w_stacked.T, moved[:, :used],
-                         out=input_grad[:, :used])
-            stack.unload(input_grad[:, :used], gx[part])
+    gw_parts = (numpy.zeros((stacked.parts(len(parts)),) + w_stacked.shape,
+                            w.dtype) if want_w else None)
+
+    def chunks(index, share):
+        stack = TallStack(g, x.dtype)
+        offsets = stack.offsets()
+        columns = stack.chunk * stack.plane
+        gw_part = numpy.empty(w_stacked.shape, w.dtype)
+        # Dropped positions of gy and the first `offset` columns of each
+        # block stay zero: they add nothing anywhere.
+        gy_tall = numpy.zeros((g.out_c, columns), x.dtype)
+        moved = numpy.zeros((len(offsets) * g.out_c, columns), x.dtype)
+        moved_blocks = moved.reshape(len(offsets), g.out_c, columns)
+        input_grad = numpy.empty((g.c, columns), x.dtype)
+        for part in parts[share]:
+            count = part.stop - part.start
+            used = count * stack.plane
+            stack.valid(gy_tall[:, :used], count)[...] = gy[part]
+            for block, offset in zip(moved_blocks, offsets):
+                if offset < used:
+                    block[:, offset:used] = gy_tall[:, :used - offset]
+            if want_w:
+                stack.load(x[part])
+                numpy.matmul(moved[:, :used], stack.shifted(count, 0, 0).T,
+                             out=gw_part)
+                gw_parts[index] += gw_part
+            if want_x:
+                numpy.matmul(w_stacked.T, moved[:, :used],
+                             out=input_grad[:, :used])
+                stack.unload(input_grad[:, :used], gx[part])
+    stacked.in_parts(len(parts), chunks)
+    gw = None
     if want_w:
-        gw = numpy.ascontiguousarray(gw.reshape(
+        gw = numpy.ascontiguousarray(gw_parts.sum(axis=0).reshape(
             g.kh, g.kw, g.out_c, g.c).transpose(2, 3, 0, 1))
     return gx, gw

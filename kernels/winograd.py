@@ -27,7 +27,7 @@ times the pieces against PyTorch's convolution.
 """
 import numpy
 
-from kernels import (blocks, compiled, winograd_3x3, winograd_4x4,
+from kernels import (blocks, compiled, stacked, winograd_3x3, winograd_4x4,
                      winograd_5x5)
 
 TARGET_VALUES = 65536
@@ -113,7 +113,7 @@ def forward(x, w, g):
     for part in blocks.chunks(g.n, tiles.chunk):
         v_part, m_part = tiles.used(v, part), tiles.used(m, part)
         form.input_tiles(x[part], v_part, tiles.h, tiles.w)
-        numpy.matmul(u, v_part, out=m_part)
+        stacked.matmul(u, v_part, m_part)
         form.output_tiles(m_part, y[part], tiles.h, tiles.w)
     return y
 
@@ -141,11 +141,11 @@ def backward(x, w, gy, g, want_x, want_w):
         if want_w:
             v_part = tiles.used(v, part)
             form.input_tiles(x[part], v_part, tiles.h, tiles.w)
-            numpy.matmul(gm_part, v_part.transpose(0, 2, 1), out=gu_part)
+            stacked.matmul(gm_part, v_part.transpose(0, 2, 1), gu_part)
             gu += gu_part
         if want_x:
             gv_part = tiles.used(gv, part)
-            numpy.matmul(u_t, gm_part, out=gv_part)
+            stacked.matmul(u_t, gm_part, gv_part)
             form.input_gradient_tiles(gv_part, gx[part], tiles.h, tiles.w)
     gw = None
     if want_w:
