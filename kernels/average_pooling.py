@@ -21,7 +21,7 @@ from chainer.functions.pooling.average_pooling_2d import (
 from chainer.utils import conv
 from chainer.utils import type_check
 
-from kernels import blocks
+from kernels import blocks, stacked
 
 
 class _Grid(object):
@@ -109,22 +109,27 @@ def _average_pool(grid, x_planes):
         numpy.multiply(sums.reshape(y.shape), grid.coefficient, out=y,
                        casting='unsafe')
         return y
-    padded_buf, row_sums_buf = grid.buffers()
-    sums_buf = numpy.empty(grid.chunk * grid.hq * grid.wq, grid.dtype)
     (kh, kw), (sy, sx) = grid.ksize, grid.stride
-    for part in grid.chunks():
-        m = part.stop - part.start
-        if grid.unpadded:
-            planes = x_planes[part]
-        else:
-            planes = padded_buf[:m]
-            grid.interior(planes)[...] = x_planes[part]
-        row_sums = row_sums_buf[:m * grid.hq]
-        _window_sums(grid.row_groups(planes), row_sums, kh, sy)
-        sums = sums_buf[:m * grid.hq * grid.wq]
-        _window_sums(grid.column_groups(row_sums), sums, kw, sx)
-        sums = sums.reshape(m, grid.hq, grid.wq)[:, :grid.oh, :grid.ow]
-        numpy.multiply(sums, grid.coefficient, out=y[part], casting='unsafe')
+    parts = list(grid.chunks())
+
+    def chunks(_, share):  # a part of the chunks a core (kernels/stacked.py)
+        padded_buf, row_sums_buf = grid.buffers()
+        sums_buf = numpy.empty(grid.chunk * grid.hq * grid.wq, grid.dtype)
+        for part in parts[share]:
+            m = part.stop - part.start
+            if grid.unpadded:
+                planes = x_planes[part]
+            else:
+                planes = padded_buf[:m]
+                grid.interior(planes)[...] = x_planes[part]
+            row_sums = row_sums_buf[:m * grid.hq]
+            _window_sums(grid.row_groups(planes), row_sums, kh, sy)
+            sums = sums_buf[:m * grid.hq * grid.wq]
+            _window_sums(grid.column_groups(row_sums), sums, kw, sx)
+            sums = sums.reshape(m, grid.hq, grid.wq)[:, :grid.oh, :grid.ow]
+            numpy.multiply(sums, grid.coefficient, out=y[part],
+                           casting='unsafe')
+    stacked.in_parts(len(parts), chunks)
     return y
 
 
@@ -133,22 +138,26 @@ def _average_pool_grad(grid, gy_planes, dtype):
     if grid.whole_plane:
         numpy.multiply(gy_planes, grid.coefficient, out=gx)  # broadcast
         return gx
-    padded_buf, row_sums_buf = grid.buffers()
-    # Cells past (oh, ow) stay zero, so they scatter nothing.
-    gy_grid_buf = numpy.zeros((grid.chunk, grid.hq, grid.wq), grid.dtype)
     (kh, kw), (sy, sx) = grid.ksize, grid.stride
-    for part in grid.chunks():
-        m = part.stop - part.start
-        gy_grid = gy_grid_buf[:m]
-        numpy.multiply(gy_planes[part], grid.coefficient,
-                       out=gy_grid[:, :grid.oh, :grid.ow])
-        row_sums = row_sums_buf[:m * grid.hq]
-        _window_scatter(gy_grid.reshape(-1), grid.column_groups(row_sums),
-                        kw, sx)
-        planes = gx[part] if grid.unpadded else padded_buf[:m]
-        _window_scatter(row_sums, grid.row_groups(planes), kh, sy)
-        if not grid.unpadded:
-            gx[part] = grid.interior(planes)
+    parts = list(grid.chunks())
+
+    def chunks(_, share):
+        padded_buf, row_sums_buf = grid.buffers()
+        # Cells past (oh, ow) stay zero, so they scatter nothing.
+        gy_grid_buf = numpy.zeros((grid.chunk, grid.hq, grid.wq), grid.dtype)
+        for part in parts[share]:
+            m = part.stop - part.start
+            gy_grid = gy_grid_buf[:m]
+            numpy.multiply(gy_planes[part], grid.coefficient,
+                           out=gy_grid[:, :grid.oh, :grid.ow])
+            row_sums = row_sums_buf[:m * grid.hq]
+            _window_scatter(gy_grid.reshape(-1), grid.column_groups(row_sums),
+                            kw, sx)
+            planes = gx[part] if grid.unpadded else padded_buf[:m]
+            _window_scatter(row_sums, grid.row_groups(planes), kh, sy)
+            if not grid.unpadded:
+                gx[part] = grid.interior(planes)
+    stacked.in_parts(len(parts), chunks)
     return gx
 
 

@@ -25,7 +25,7 @@ from chainer.functions.pooling.max_pooling_nd import (
 from chainer.utils import conv
 from chainer.utils import type_check
 
-from kernels import blocks, compiled
+from kernels import blocks, compiled, stacked
 from kernels.blocks import as_planes
 
 
@@ -118,31 +118,38 @@ def _phase_span(phase, stride, pad, used):
 
 
 def _max_pool(windows, x_planes):
-    """Max of every window, and the offset that first reached it."""
+    """Max of every window, and the offset that first reached it. Each
+    core takes a part of the chunks (kernels/stacked.py)."""
     y = numpy.empty((windows.planes, windows.oh, windows.ow), x_planes.dtype)
     indexes = windows.grid(windows.planes, windows.index_dtype)
-    phase_buf, mask_buf, y_grid_buf = windows.buffers(x_planes.dtype)
-    step_buf = windows.grid(windows.chunk, windows.index_dtype)
-    for part in windows.chunks():
-        m = part.stop - part.start
-        phases, y_grid, idx = phase_buf[:, :m], y_grid_buf[:m], indexes[part]
-        windows.split(x_planes[part], phases, -numpy.inf)
-        idx.fill(0)
-        for offset, phase, shift in windows.offsets:
-            src, dst = windows.shifted(phases, y_grid, phase, shift)
-            if offset == 0:
-                dst[...] = src
-                continue
-            mask = mask_buf[:m].reshape(-1)[:dst.size]
-            step = step_buf[:m].reshape(-1)[:dst.size]
-            flat_idx = idx.reshape(-1)[:dst.size]
-            # Strictly greater keeps the earliest offset on ties; offsets
-            # only grow, so a running max of (mask * offset) is the argmax.
-            numpy.greater(src, dst, out=mask)
-            numpy.maximum(dst, src, out=dst)
-            numpy.multiply(mask, idx.dtype.type(offset), out=step)
-            numpy.maximum(flat_idx, step, out=flat_idx)
-        y[part] = y_grid[:, :windows.oh, :windows.ow]
+    parts = list(windows.chunks())
+
+    def chunks(_, share):
+        phase_buf, mask_buf, y_grid_buf = windows.buffers(x_planes.dtype)
+        step_buf = windows.grid(windows.chunk, windows.index_dtype)
+        for part in parts[share]:
+            m = part.stop - part.start
+            phases, y_grid = phase_buf[:, :m], y_grid_buf[:m]
+            idx = indexes[part]
+            windows.split(x_planes[part], phases, -numpy.inf)
+            idx.fill(0)
+            for offset, phase, shift in windows.offsets:
+                src, dst = windows.shifted(phases, y_grid, phase, shift)
+                if offset == 0:
+                    dst[...] = src
+                    continue
+                mask = mask_buf[:m].reshape(-1)[:dst.size]
+                step = step_buf[:m].reshape(-1)[:dst.size]
+                flat_idx = idx.reshape(-1)[:dst.size]
+                # Strictly greater keeps the earliest offset on ties;
+                # offsets only grow, so a running max of (mask * offset)
+                # is the argmax.
+                numpy.greater(src, dst, out=mask)
+                numpy.maximum(dst, src, out=dst)
+                numpy.multiply(mask, idx.dtype.type(offset), out=step)
+                numpy.maximum(flat_idx, step, out=flat_idx)
+            y[part] = y_grid[:, :windows.oh, :windows.ow]
+    stacked.in_parts(len(parts), chunks)
     return y, indexes
 
 
