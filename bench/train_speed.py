@@ -43,7 +43,7 @@ import chainer  # noqa: E402
 import numpy  # noqa: E402
 
 import kernels  # noqa: E402
-from kernels import allocator, compiled, openblas  # noqa: E402
+from kernels import allocator, compiled, openblas, stacked  # noqa: E402
 import models  # noqa: E402
 from results import summary  # noqa: E402
 from trainer.device import cudnn_status  # noqa: E402
@@ -336,6 +336,10 @@ def describe(device, args):
             if openblas.TIMEOUT is None else
             'waiting 2**{} cycles after a product (kernels/openblas.py)'
             .format(openblas.TIMEOUT))
+        share = stacked.parts(1 << 20)
+        versions += (', products and chunks in {} parts, one a core '
+                     '(kernels/stacked.py)'.format(share) if share > 1 else
+                     ", products and chunks on OpenBLAS's threads")
         if args.dry_run:
             where += ' (dry run: tiny, not a measurement)'
     if 'pytorch' in args.variants:

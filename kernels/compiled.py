@@ -47,9 +47,9 @@ if numba is not None:
         """Compiled, parallel over prange, cached beside the module.
         fastmath=False (as @jit(fastmath=False)) where infinities or NaN
         must behave as in NumPy; parallel=False for a loop called from
-        inside another's prange or from kernels/stacked.py's two threads
-        (such a loop lets go of the GIL; the workqueue layer takes one
-        caller at a time)."""
+        inside another's prange or from kernels/stacked.py's threads
+        (such a loop lets go of the GIL; numba's workqueue layer must not
+        be entered by two threads at once)."""
         if function is None:
             return lambda f: jit(f, fastmath, parallel)
         return numba.njit(parallel=parallel, fastmath=fastmath,

@@ -234,6 +234,8 @@ def _patch_backward(x, w, gy, g, want_x, want_w, kept=None):
     w_matrix = w.reshape(g.out_c, g.k)
     gx = numpy.empty(x.shape, x.dtype) if want_x else None
     parts = list(g.chunks())
+    if kept and (len(kept) != len(parts) or kept[0].shape[1] != g.chunk):
+        kept = None  # forward cut other chunks (OpenBLAS's threads changed)
     gw_parts = (numpy.zeros((stacked.parts(len(parts)), g.out_c, g.k),
                             w.dtype) if want_w else None)
 

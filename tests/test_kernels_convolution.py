@@ -238,6 +238,31 @@ def test_strided_layers_keep_their_patches(case, per_product, monkeypatch):
     assert node.kept_patches(x) is None
 
 
+def test_kept_patches_cut_otherwise_are_gathered_again(monkeypatch):
+    """Chunks follow the cores OpenBLAS has (kernels/stacked.py): if
+    forward cut other chunks than backward would, its kept patch matrices
+    are left unused, not misread."""
+    x, W, _, rng = inputs((5, 2, 9, 9), (3, 2, 3, 3), False)
+    y_ref = kc.reference_convolution_2d(x, W, None, 2, 1)
+    gy = rng.randn(*y_ref.shape).astype(np.float32)
+    xv, Wv = chainer.Variable(x.copy()), chainer.Variable(W.copy())
+    monkeypatch.setattr(kc.stacked, 'balanced_chunk', lambda items, chunk: 2)
+    y = kc.convolution_2d(xv, Wv, None, 2, 1)
+    monkeypatch.setattr(kc.stacked, 'balanced_chunk', lambda items, chunk: 5)
+    gathered = []
+    original = kc._Geometry.gather
+    monkeypatch.setattr(kc._Geometry, 'gather', lambda g, *a: (
+        gathered.append(1), original(g, *a)))
+    gx, gW = chainer.grad([y], [xv, Wv], [gy])
+    assert len(gathered) == 5  # gathered again, all in one chunk
+    xr, Wr = chainer.Variable(x.copy()), chainer.Variable(W.copy())
+    ref = chainer.grad([kc.reference_convolution_2d(xr, Wr, None, 2, 1)],
+                       [xr, Wr], [gy])
+    assert_close(y.array, y_ref.array)
+    assert_close(gx.array, ref[0].array)
+    assert_close(gW.array, ref[1].array)
+
+
 def test_non_contiguous_input():
     rng = np.random.RandomState(1)
     base = rng.randn(3, 6, 9, 11).astype(np.float32)
