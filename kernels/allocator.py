@@ -6,9 +6,9 @@ memory at the top of its heap back too. A CPU training step allocates and
 frees the same big arrays every time, so each step asks the kernel for
 them afresh: page faults, and pages zeroed again, on one core while the
 other waits. DenseNet-120 at batch 32 spent 4-7 of its 19-22 seconds a
-step there (results/speed.md, round 4). Raising the thresholds keeps
-freed blocks in the heap for the next step; the process then holds on to
-its peak, which a training run reaches on its first step anyway.
+step there (results/speed-history.md, round 4). Raising the thresholds
+keeps freed blocks in the heap for the next step; the process then holds
+on to its peak, which a training run reaches on its first step anyway.
 """
 import ctypes
 import ctypes.util

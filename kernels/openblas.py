@@ -8,8 +8,8 @@ normalization, Winograd's transforms) runs one of its two threads on that
 core. A Winograd layer's forward pass took 1.4-1.7x as long as its pieces
 timed apart; with OPENBLAS_THREAD_TIMEOUT=4 (2**4 cycles, its least) as
 long, and GoogLeNet-BN's step went from 0.71-0.74 to 0.83-0.85 of
-PyTorch's (results/speed.md, round 7). Each product then wakes its threads
-again, a few microseconds.
+PyTorch's (results/speed-history.md, round 7). Each product then wakes
+its threads again, a few microseconds.
 
 OpenBLAS reads the variable once, as NumPy loads it: entry points import
 this module before anything imports NumPy. A value the user has set is
