@@ -5,8 +5,9 @@ again in numpy.tensordot, returns a non-contiguous output, and gathers the
 patches once more for the weight gradient. Here a few images at a time
 (enough columns for an efficient product, few enough to stay in cache)
 are gathered, with contiguous copies where the stride allows (_Geometry),
-into one (C*kh*kw, columns) matrix and multiplied by the weights. Strided
-layers keep that matrix from the forward pass for the weight gradient.
+into one (C*kh*kw, columns) matrix and multiplied by the weights
+(kernels/patches.py). Strided layers keep that matrix from the forward
+pass for the weight gradient.
 Narrow stride-1 layers go to kernels/shifted.py, with numba 3x3 pad-1 and
 5x5 pad-2 ones to kernels/winograd.py, and 1x1 layers on big maps to
 kernels/pointwise.py. Second-order gradients are built from the same two
@@ -24,7 +25,7 @@ from chainer.functions.connection.convolution_2d import (
     convolution_2d as reference_convolution_2d)
 from chainer.utils import conv, type_check
 
-from kernels import blocks, pointwise, shifted, stacked, winograd
+from kernels import blocks, patches, shifted, stacked, winograd
 
 
 def _pair(value):
@@ -184,101 +185,6 @@ class _Geometry(object):
             :, :, :self.ow]
 
 
-def _patch_forward(x, w, g, kept=None):
-    """y = conv(x, w) through patch matrices (no bias). A list as `kept`
-    receives every chunk's patch matrix for the backward pass. Each core
-    takes a part of the chunks (kernels/stacked.py), with buffers of its
-    own."""
-    if g.direct:
-        return pointwise.forward(x, w, g)
-    w_matrix = w.reshape(g.out_c, g.k)
-    y = numpy.empty((g.n, g.out_c, g.oh, g.ow), dtype=x.dtype)
-    parts = list(g.chunks())
-    if kept is not None:
-        kept.extend([None] * len(parts))
-
-    def chunks(_, share):
-        padded = g.padded_buffer(x.dtype)
-        if kept is None:
-            patches = g.matrix_buffer(g.k, x.dtype)
-        products = None if g.single else g.matrix_buffer(g.out_c, x.dtype)
-        for index in range(share.start, share.stop):
-            part = parts[index]
-            start, count = part.start, part.stop - part.start
-            if kept is not None:  # strided: the gather writes every value
-                patches = kept[index] = g.matrix_buffer(g.k, x.dtype,
-                                                        zeroed=False)
-            for b in range(count):
-                g.gather(x[start + b], padded, patches[:, b])
-            used = count * g.columns
-            if g.single:  # the product is the image's output as it stands
-                numpy.matmul(w_matrix, patches[:, 0],
-                             out=y[start].reshape(g.out_c, g.columns))
-                continue
-            numpy.matmul(w_matrix,
-                         blocks.view(patches, (g.k, -1))[:, :used],
-                         out=blocks.view(products, (g.out_c, -1))[:, :used])
-            for b in range(count):
-                y[start + b] = g.valid(products[:, b])
-    stacked.in_parts(len(parts), chunks)
-    return y
-
-
-def _patch_backward(x, w, gy, g, want_x, want_w, kept=None):
-    """(gx or None, gw or None) through patch matrices; `kept`, the forward
-    pass's patch matrices of x, saves gathering them again. Each core
-    takes a part of the chunks, with buffers and a weight gradient of its
-    own."""
-    if g.direct:
-        return pointwise.backward(x, w, gy, g, want_x, want_w)
-    w_matrix = w.reshape(g.out_c, g.k)
-    gx = numpy.empty(x.shape, x.dtype) if want_x else None
-    parts = list(g.chunks())
-    if kept and (len(kept) != len(parts) or kept[0].shape[1] != g.chunk):
-        kept = None  # forward cut other chunks (OpenBLAS's threads changed)
-    gw_parts = (numpy.zeros((stacked.parts(len(parts)), g.out_c, g.k),
-                            w.dtype) if want_w else None)
-
-    def chunks(share_index, share):
-        gw_part = numpy.empty((g.out_c, g.k), w.dtype) if want_w else None
-        padded = g.padded_buffer(x.dtype)
-        # Gradients land on the border too: a buffer of their own keeps
-        # the gathering buffer's border zero.
-        padded_grad = g.padded_buffer(x.dtype) if want_x else None
-        patches = None if kept else g.matrix_buffer(g.k, x.dtype)
-        # The wide layout's dropped columns of gy stay zero, so they add
-        # nothing to either gradient.
-        gy_blocks = None if g.single else g.matrix_buffer(g.out_c, x.dtype)
-        for index in range(share.start, share.stop):
-            part = parts[index]
-            start, count = part.start, part.stop - part.start
-            used = count * g.columns
-            if g.single:
-                gy_matrix = numpy.ascontiguousarray(gy[start]).reshape(
-                    g.out_c, g.columns)
-            else:
-                for b in range(count):
-                    g.valid(gy_blocks[:, b])[...] = gy[start + b]
-                gy_matrix = blocks.view(gy_blocks, (g.out_c, -1))[:, :used]
-            if kept:
-                patches = kept[index]  # overwritten below by the gradient
-            if want_w:
-                if not kept:
-                    for b in range(count):
-                        g.gather(x[start + b], padded, patches[:, b])
-                patch_matrix = blocks.view(patches, (g.k, -1))[:, :used]
-                numpy.matmul(gy_matrix, patch_matrix.T, out=gw_part)
-                gw_parts[share_index] += gw_part
-            if want_x:
-                patch_grad = blocks.view(patches, (g.k, -1))[:, :used]
-                numpy.matmul(w_matrix.T, gy_matrix, out=patch_grad)
-                for b in range(count):
-                    g.scatter(patches[:, b], padded_grad, gx[start + b])
-    stacked.in_parts(len(parts), chunks)
-    gw = None if gw_parts is None else gw_parts.sum(axis=0)
-    return gx, None if gw is None else gw.reshape(w.shape)
-
-
 def _algorithm(g, if_shifted, if_winograd, otherwise):
     return (if_shifted if g.shifted else
             if_winograd if g.winograd else otherwise)
@@ -317,10 +223,10 @@ class Convolution2D(function_node.FunctionNode):
             # Kept for the weight gradient only while a graph is built.
             kept = [] if chainer.config.enable_backprop else None
             self._kept = (x, kept)
-            y = _patch_forward(x, w, g, kept)
+            y = patches.forward(x, w, g, kept)
         else:
             y = _algorithm(g, shifted.forward, winograd.forward,
-                           _patch_forward)(x, w, g)
+                           patches.forward)(x, w, g)
         if len(inputs) == 3:
             y += inputs[2][:, None, None]
         return y,
@@ -351,11 +257,12 @@ class Convolution2DGrad(function_node.FunctionNode):
         g = self.conv_node.geometry(x.shape, w.shape)
         want_x, want_w = 0 in self.indexes, 1 in self.indexes
         if g.strided:
-            gx, gw = _patch_backward(x, w, gy, g, want_x, want_w,
-                                     self.conv_node.kept_patches(x))
+            gx, gw = patches.backward(x, w, gy, g, want_x, want_w,
+                                      self.conv_node.kept_patches(x))
         else:
             gx, gw = _algorithm(g, shifted.backward, winograd.backward,
-                                _patch_backward)(x, w, gy, g, want_x, want_w)
+                                patches.backward)(x, w, gy, g, want_x,
+                                                  want_w)
         return self._outputs(gx, gw, gy)
 
     def _outputs(self, gx, gw, gy):

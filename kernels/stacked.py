@@ -7,7 +7,7 @@ one product between two threads well. Measured on 2 cores, a stack of 36
 at 121-123 with each core taking half the stack and OpenBLAS on one
 thread; larger ones (256 x 96, 224 x 224) 106-145 against 152-169. The
 same holds for 1x1 layers' products, one an image (kernels/pointwise.py),
-and for the chunks of kernels/convolution.py and kernels/shifted.py,
+and for the chunks of kernels/patches.py and kernels/shifted.py,
 whose copies NumPy runs on one core. So in_parts() tells OpenBLAS to use
 one thread, gives a part of the work to each of as many worker threads as
 OpenBLAS had, less one, and does the last part itself (NumPy lets go of
