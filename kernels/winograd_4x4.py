@@ -194,47 +194,5 @@ def input_gradient_tiles(gv, gx, tiles_h, tiles_w):
                     gx[i, ci, y, x] = total
 
 
-@compiled.jit
-def filter_tiles(w, u):
-    """u (36, K, C) = GgG' of every 3x3 filter g of w (K, C, 3, 3), in
-    float64. F(2x2, 5x5)'s loops with this G and size compiled in: with G
-    as an argument (one function for both forms) they ran 2-2.7x slower,
-    written out no faster."""
-    k, c = w.shape[:2]
-    for ki in compiled.prange(k):
-        rows = numpy.empty((6, 3))
-        for ci in range(c):
-            for a in range(6):  # G down each column of g
-                for j in range(3):
-                    total = 0.0
-                    for i in range(3):
-                        total += G[a, i] * w[ki, ci, i, j]
-                    rows[a, j] = total
-            for a in range(6):  # then G across
-                for b in range(6):
-                    total = 0.0
-                    for j in range(3):
-                        total += rows[a, j] * G[b, j]
-                    u[6 * a + b, ki, ci] = total
-
-
-@compiled.jit
-def filter_gradient(gu, gw):
-    """gw (K, C, 3, 3) = G'(gU)G of every filter's (36, K, C) tile
-    gradient, in float64 (compiled-in loops, as filter_tiles)."""
-    k, c = gw.shape[:2]
-    for ki in compiled.prange(k):
-        rows = numpy.empty((3, 6))
-        for ci in range(c):
-            for i in range(3):  # G' down each column of gU
-                for b in range(6):
-                    total = 0.0
-                    for a in range(6):
-                        total += G[a, i] * gu[6 * a + b, ki, ci]
-                    rows[i, b] = total
-            for i in range(3):  # then G across
-                for j in range(3):
-                    total = 0.0
-                    for b in range(6):
-                        total += rows[i, b] * G[b, j]
-                    gw[ki, ci, i, j] = total
+# GgG' and its gradient: F(2x2, 5x5)'s loops with this G compiled in.
+filter_tiles, filter_gradient = winograd_5x5.filter_transforms(G)

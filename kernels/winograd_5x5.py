@@ -167,45 +167,57 @@ def input_gradient_tiles(gv, gx, tiles_h, tiles_w):
                     gx[i, ci, y, x] = total
 
 
-@compiled.jit
-def filter_tiles(w, u):
-    """u (36, K, C) = GgG' of every 5x5 filter g of w (K, C, 5, 5), in
-    float64."""
-    k, c = w.shape[:2]
-    for ki in compiled.prange(k):
-        rows = numpy.empty((6, 5))
-        for ci in range(c):
-            for a in range(6):  # G down each column of g
-                for j in range(5):
-                    total = 0.0
-                    for i in range(5):
-                        total += G[a, i] * w[ki, ci, i, j]
-                    rows[a, j] = total
-            for a in range(6):  # then G across
-                for b in range(6):
-                    total = 0.0
-                    for j in range(5):
-                        total += rows[a, j] * G[b, j]
-                    u[6 * a + b, ki, ci] = total
+def filter_transforms(g_matrix):
+    """(filter_tiles, filter_gradient) for the points' (6, r) matrix G,
+    compiled with G and r in them (F(4x4, 3x3) takes the same loops with
+    its own G). Loops taking G as an argument ran 2-2.7x slower; written
+    out as sums, no faster."""
+    points, size = g_matrix.shape
+
+    @compiled.jit
+    def filter_tiles(w, u):
+        """u (36, K, C) = GgG' of every r x r filter g of w (K, C, r, r),
+        in float64."""
+        k, c = w.shape[:2]
+        for ki in compiled.prange(k):
+            rows = numpy.empty((points, size))
+            for ci in range(c):
+                for a in range(points):  # G down each column of g
+                    for j in range(size):
+                        total = 0.0
+                        for i in range(size):
+                            total += g_matrix[a, i] * w[ki, ci, i, j]
+                        rows[a, j] = total
+                for a in range(points):  # then G across
+                    for b in range(points):
+                        total = 0.0
+                        for j in range(size):
+                            total += rows[a, j] * g_matrix[b, j]
+                        u[points * a + b, ki, ci] = total
+
+    @compiled.jit
+    def filter_gradient(gu, gw):
+        """gw (K, C, r, r) = G'(gU)G of every filter's (36, K, C) tile
+        gradient, in float64."""
+        k, c = gw.shape[:2]
+        for ki in compiled.prange(k):
+            rows = numpy.empty((size, points))
+            for ci in range(c):
+                for i in range(size):  # G' down each column of gU
+                    for b in range(points):
+                        total = 0.0
+                        for a in range(points):
+                            total += (g_matrix[a, i]
+                                      * gu[points * a + b, ki, ci])
+                        rows[i, b] = total
+                for i in range(size):  # then G across
+                    for j in range(size):
+                        total = 0.0
+                        for b in range(points):
+                            total += rows[i, b] * g_matrix[b, j]
+                        gw[ki, ci, i, j] = total
+
+    return filter_tiles, filter_gradient
 
 
-@compiled.jit
-def filter_gradient(gu, gw):
-    """gw (K, C, 5, 5) = G'(gU)G of every filter's (36, K, C) tile
-    gradient, in float64."""
-    k, c = gw.shape[:2]
-    for ki in compiled.prange(k):
-        rows = numpy.empty((5, 6))
-        for ci in range(c):
-            for i in range(5):  # G' down each column of gU
-                for b in range(6):
-                    total = 0.0
-                    for a in range(6):
-                        total += G[a, i] * gu[6 * a + b, ki, ci]
-                    rows[i, b] = total
-            for i in range(5):  # then G across
-                for j in range(5):
-                    total = 0.0
-                    for b in range(6):
-                        total += rows[i, b] * G[b, j]
-                    gw[ki, ci, i, j] = total
+filter_tiles, filter_gradient = filter_transforms(G)
